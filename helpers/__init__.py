@@ -1,0 +1,1 @@
+"""Shared helpers of the CNN course; import modules by name: `from helpers import data, plots`."""

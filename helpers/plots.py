@@ -1,0 +1,95 @@
+"""Figures of the course: image grids, feature maps and kernels shown as numbers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def _grid(count: int, ncols: int, size: float) -> tuple[Figure, np.ndarray]:
+    if count < 1:
+        raise ValueError("nothing to draw: got no images")
+    ncols = max(1, min(ncols, count))
+    nrows = math.ceil(count / ncols)
+    figsize = (size * ncols, size * nrows + 0.4)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def show_images(
+    images: Sequence[np.ndarray] | np.ndarray,
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    cmap: str = "gray",
+    suptitle: str | None = None,
+    size: float = 1.6,
+) -> Figure:
+    """Draw images (each (height, width), (height, width, 1) or RGB) in a grid with titles."""
+    images = list(images)
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(titles)} titles")
+    fig, axes = _grid(len(images), ncols, size)
+    for i, (ax, image) in enumerate(zip(axes.flat, images, strict=False)):
+        image = np.asarray(image)
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_maps(
+    feature_maps: np.ndarray, title: str = "Feature maps", ncols: int = 8, size: float = 1.6
+) -> Figure:
+    """Draw each channel of (height, width, channels) or (1, height, width, channels) as a panel."""
+    maps = np.asarray(feature_maps)
+    if maps.ndim == 4:
+        if maps.shape[0] != 1:
+            raise ValueError(f"expected one image's feature maps, got a batch of {maps.shape[0]}")
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"expected (height, width, channels), got shape {maps.shape}")
+    # Move the channel axis first so that each feature map is one 2-D picture.
+    panels = np.moveaxis(maps, -1, 0)
+    return show_images(
+        panels,
+        titles=[f"map {i}" for i in range(len(panels))],
+        ncols=ncols,
+        cmap="viridis",
+        suptitle=f"{title} {maps.shape[:2]} x {maps.shape[2]}",
+        size=size,
+    )
+
+
+def show_kernel(kernel: np.ndarray, title: str = "Kernel", ax: plt.Axes | None = None) -> Figure:
+    """Draw a small 2-D array (a kernel, a toy image, an output) as an image with its numbers."""
+    values = np.asarray(kernel, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"expected a 2-D array, got shape {values.shape}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.6 * values.shape[1] + 1.2, 0.6 * values.shape[0] + 0.8))
+    else:
+        fig = ax.figure
+    ax.imshow(values, cmap="coolwarm" if values.min() < 0 else "Blues")
+    mid = (values.max() + values.min()) / 2
+    for (i, j), value in np.ndenumerate(values):
+        color = "white" if abs(value - mid) > 0.35 * (np.ptp(values) or 1) else "black"
+        ax.text(j, i, f"{value:g}", ha="center", va="center", color=color, fontsize=10)
+    ax.set_xticks(range(values.shape[1]))
+    ax.set_yticks(range(values.shape[0]))
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.set_title(title)
+    return fig

@@ -1,0 +1,20 @@
+"""nbgrader settings shared by every course folder of this course.
+
+`helpers.grading.make_course` writes a course folder whose own nbgrader_config.py loads this file
+and sets the folder's root and gradebook; the repository itself is never a course folder (nbgrader
+would delete `chapters/` contents when it releases into it).
+"""
+
+c = get_config()  # noqa: F821
+
+# The stub that replaces every solution region in the student version.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Per-cell time limit while autograding or validating. nbgrader reads Execute.timeout;
+# ExecutePreprocessor.timeout is ignored (jupyter/nbgrader#1004). Training cells in fast mode
+# take well under a minute on two cores.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+
+# A deleted test cell is put back from the gradebook instead of leaving the part ungraded.
+c.OverwriteCells.add_missing_cells = True

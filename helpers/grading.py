@@ -4,6 +4,7 @@ Command line (from the repository root, with the course's environment):
     python -m helpers.grading students          # regenerate chapters/*/exercises.ipynb
     python -m helpers.grading students --check  # fail if any committed one is out of date
     python -m helpers.grading selftest 01-kernels  # grade reference, blank and wrong answers
+    python -m helpers.grading check chapters/01-kernels/exercises.ipynb  # a student's pre-check
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SOLUTIONS_DIR = REPO_ROOT / "solutions"
 CHAPTERS_DIR = REPO_ROOT / "chapters"
 NOTEBOOK = "exercises.ipynb"
 HEADER_ID = "generated-header"
+OUTPUT_PART = "output shows: "  # a verdict on printed text rather than on a graded cell
 SOLUTION_REGION = re.compile(
     r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.M | re.S
 )
@@ -208,6 +210,7 @@ class Fixture:
     description: str
     answers: dict[str, str] | None  # None: the untouched student notebook
     loses: tuple[str, ...] | None  # None: must score zero in total
+    shows: str = ""  # text the graded test cells must print, e.g. a warning they must survive
 
     def expected(self, part: str, max_score: float) -> float:
         if self.loses is None or part in self.loses:
@@ -228,8 +231,9 @@ def load_fixtures(chapter: str) -> list[Fixture]:
     entries = yaml.safe_load(path.read_text()) if path.exists() else []
     for number, entry in enumerate(entries or [], start=1):
         answers = {**solution_answers(source), **entry["answers"]}
+        student = f"{'wrong' if entry['loses'] else 'right'}{number:02d}"
         fixtures.append(
-            Fixture(f"wrong{number:02d}", entry["name"], answers, tuple(entry["loses"]))
+            Fixture(student, entry["name"], answers, tuple(entry["loses"]), entry.get("shows", ""))
         )
     return fixtures
 
@@ -261,6 +265,21 @@ def selftest(chapter: str, course: Path) -> list[Verdict]:
     nbgrader(["autograde", chapter, "--force"], course)
     table = scores(course, chapter)
     verdicts = []
+    for fixture in (f for f in fixtures if f.shows):
+        graded = nbformat.read(
+            course / "autograded" / fixture.student / chapter / NOTEBOOK, as_version=4
+        )
+        printed = "".join(
+            output.get("text", "")
+            for cell in graded.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")
+            for output in cell.get("outputs", [])
+        )
+        found = float(fixture.shows in printed)
+        verdicts.append(
+            Verdict(fixture.student, fixture.description, f"{OUTPUT_PART}{fixture.shows}",
+                    found, 1.0, 1.0)
+        )  # fmt: skip
     for fixture in fixtures:
         for part, got in sorted(table[fixture.student].items()):
             verdicts.append(
@@ -284,6 +303,52 @@ def format_verdicts(verdicts: list[Verdict]) -> str:
     return "\n".join(lines)
 
 
+def check_notebook(path: Path, timeout: int = 300) -> tuple[bool, str]:
+    """Run a student's notebook as the grader will and report each visible test.
+
+    Returns (all passed, report). Unlike `nbgrader validate` (jupyter/nbgrader#1908) the result
+    can drive an exit code. A notebook that stops early (e.g. `sys.exit()`) fails: every code
+    cell must have run.
+    """
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    )  # fmt: skip
+    env_backup = dict(os.environ)
+    os.environ.update(grading_env())
+    try:
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    lines, passed = [], True
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if cell.get("execution_count") is None:
+            passed = False
+            lines.append(f"NOT RUN  {grade_id(cell) or 'a code cell'}: the notebook stopped early")
+            break
+        if meta.get("grade") and not meta.get("solution"):
+            if errors:
+                passed = False
+                message = f"{errors[0]['ename']}: {errors[0]['evalue']}".strip()
+                lines.append(f"FAIL     {grade_id(cell)} ({meta.get('points', 0)} points)")
+                lines.extend(f"           {line}" for line in message.splitlines())
+            else:
+                lines.append(f"pass     {grade_id(cell)} ({meta.get('points', 0)} points)")
+        elif errors and errors[0]["ename"] == "NotImplementedError":
+            lines.append(f"TODO     {grade_id(cell) or 'a cell'}: no answer written yet")
+    verdict = "All visible tests pass." if passed else "Some visible tests fail (see above)."
+    lines.append(verdict + " Hidden tests run when your work is graded.")
+    return passed, "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.grading", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -291,7 +356,16 @@ def main(argv: list[str] | None = None) -> int:
     students.add_argument("--check", action="store_true", help="only report stale notebooks")
     selftest_parser = sub.add_parser("selftest", help="grade a chapter's fixtures")
     selftest_parser.add_argument("chapter", choices=graded_chapters())
+    check_parser = sub.add_parser("check", help="run a notebook's visible tests, as graded")
+    check_parser.add_argument("notebook", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "check":
+        if not args.notebook.exists():
+            print(f"No such notebook: {args.notebook}")
+            return 2
+        passed, report = check_notebook(args.notebook)
+        print(report)
+        return 0 if passed else 1
     if args.command == "selftest":
         with tempfile.TemporaryDirectory(prefix="nbgrader-selftest-") as tmp:
             verdicts = selftest(args.chapter, Path(tmp))

@@ -1,0 +1,52 @@
+# The course's commands. `make book` and `make test` set everything up on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+FAST ?= 1
+# nbgrader runs `alembic` by name and Jupyter finds its kernel through PATH.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup book test test-fast lab students check clean
+
+help:
+	@echo "make book       build the HTML book into _build/html (FAST=0 for full-size training)"
+	@echo "make test       run every test (helpers, notebooks, grading, book)"
+	@echo "make test-fast  run the quick tests only (no notebook execution)"
+	@echo "make lab        JupyterLab with the course's environment"
+	@echo "make check NB=chapters/01-kernels/exercises.ipynb   run a notebook's visible tests"
+	@echo "make students   regenerate chapters/*/exercises.ipynb from solutions/"
+	@echo "make setup      create .venv with the pinned packages only"
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+	@echo "Environment ready in $(VENV)"
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	COURSE_FAST=$(FAST) $(BIN)/jupyter-book build . -W --keep-going
+	@echo "The book is in $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab
+
+students: $(STAMP)
+	$(BIN)/python -m helpers.grading students
+
+check: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make check NB=chapters/01-kernels/exercises.ipynb"; exit 2; }
+	$(BIN)/python -m helpers.grading check "$(NB)"
+
+clean:
+	rm -rf _build

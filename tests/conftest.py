@@ -1,0 +1,96 @@
+"""Shared test set-up: offline fast mode, the staged book, and notebook timings in the summary."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Tests never touch the network and always use the small settings.
+os.environ["COURSE_OFFLINE"] = "1"
+os.environ["COURSE_FAST"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS_DIR = REPO_ROOT / "chapters"
+SOLUTIONS_DIR = REPO_ROOT / "solutions"
+BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "setup.md", "glossary.md")
+# Notebooks run two at a time: the machine has two cores, and most of a run is start-up.
+WORKERS = int(os.environ.get("COURSE_TEST_WORKERS", "2"))
+
+NOTEBOOK_TIMES: dict[str, float] = {}
+
+
+def lesson_notebooks() -> list[Path]:
+    """Every lesson notebook: the book's pages, not the graded exercises."""
+    return sorted(p for p in CHAPTERS_DIR.glob("*/*.ipynb") if p.name != "exercises.ipynb")
+
+
+def solution_notebooks() -> list[Path]:
+    return sorted(SOLUTIONS_DIR.glob("*/exercises.ipynb"))
+
+
+@dataclass
+class Execution:
+    """The outcome of running one notebook with papermill."""
+
+    source: Path
+    output: Path
+    returncode: int
+    log: str
+    seconds: float
+
+
+def execute_notebook(source: Path, output: Path, timeout: int = 600) -> Execution:
+    """Run a notebook with papermill in fast mode, as a reader's kernel would, and time it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(Path(sys.executable).parent / "papermill"), str(source), str(output),
+        "-p", "FAST", "True", "--cwd", str(source.parent),
+        "--execution-timeout", str(timeout), "--no-progress-bar",
+    ]  # fmt: skip
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    NOTEBOOK_TIMES[str(source.relative_to(REPO_ROOT))] = seconds
+    return Execution(source, output, result.returncode, result.stdout + result.stderr, seconds)
+
+
+def execute_all(pairs: list[tuple[Path, Path]]) -> dict[Path, Execution]:
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        runs = list(pool.map(lambda pair: execute_notebook(*pair), pairs))
+    return {run.source: run for run in runs}
+
+
+@pytest.fixture(scope="session")
+def staged_book(tmp_path_factory) -> tuple[Path, dict[Path, Execution]]:
+    """A copy of the book's sources whose lessons papermill has executed in fast mode.
+
+    The notebook tests check each execution; the book test builds this copy, so that every
+    lesson runs once per test session.
+    """
+    stage = tmp_path_factory.mktemp("book")
+    for name in BOOK_FILES:
+        shutil.copy(REPO_ROOT / name, stage / name)
+    shutil.copytree(CHAPTERS_DIR, stage / "chapters")
+    pairs = [(p, stage / p.relative_to(REPO_ROOT)) for p in lesson_notebooks()]
+    return stage, execute_all(pairs)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not NOTEBOOK_TIMES:
+        return
+    terminalreporter.section("notebook execution times (fast mode)")
+    for name, seconds in sorted(NOTEBOOK_TIMES.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:7.1f} s  {name}")
+    total = sum(NOTEBOOK_TIMES.values())
+    terminalreporter.write_line(f"{total:7.1f} s  in all ({len(NOTEBOOK_TIMES)} notebooks)")

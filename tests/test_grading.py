@@ -1,0 +1,124 @@
+"""Real nbgrader on every graded chapter: student notebooks in sync, and the tests discriminate.
+
+For each chapter, in a temporary course folder: `generate_assignment` must reproduce the
+committed student notebook; `autograde` must give the reference solution full marks, the
+untouched student notebook zero, and each answer in tests/wrong_answers/<chapter>.yml zero on
+the parts it breaks and full marks on all the others.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import pytest
+from conftest import CHAPTERS_DIR, WORKERS
+
+from helpers import grading
+
+CHAPTERS = grading.graded_chapters()
+
+
+@pytest.fixture(scope="session")
+def graded_classes(tmp_path_factory) -> dict[str, list[grading.Verdict] | Exception]:
+    """Autograde every chapter's made-up class once, chapters in parallel."""
+
+    def grade(chapter: str):
+        try:
+            return grading.selftest(chapter, tmp_path_factory.mktemp(chapter))
+        except Exception as error:  # reported by the chapter's own test
+            return error
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return dict(zip(CHAPTERS, pool.map(grade, CHAPTERS), strict=True))
+
+
+def _verdicts(graded_classes, chapter) -> list[grading.Verdict]:
+    result = graded_classes[chapter]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_notebook_is_generated_from_solutions(chapter, tmp_path):
+    course = grading.make_course(tmp_path)
+    generated = grading.student_notebook_text(grading.generate_student_notebook(chapter, course))
+    committed = (CHAPTERS_DIR / chapter / grading.NOTEBOOK).read_text()
+    assert committed == generated, (
+        f"chapters/{chapter}/exercises.ipynb differs from what nbgrader generates from "
+        f"solutions/{chapter}: run `make students` and commit the result"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_reference_solution_gets_full_marks(chapter, graded_classes):
+    verdicts = [v for v in _verdicts(graded_classes, chapter) if v.student == "reference"]
+    assert verdicts, "the reference solution was not graded"
+    lost = [v for v in verdicts if v.score != v.max_score]
+    assert not lost, grading.format_verdicts(lost)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_untouched_student_notebook_gets_zero(chapter, graded_classes):
+    verdicts = [v for v in _verdicts(graded_classes, chapter) if v.student == "blank"]
+    assert verdicts and sum(v.score for v in verdicts) == 0, grading.format_verdicts(verdicts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_wrong_answer_loses_exactly_its_parts(chapter, graded_classes):
+    verdicts = _verdicts(graded_classes, chapter)
+    fixtures = grading.load_fixtures(chapter)
+    wrong = [f for f in fixtures if f.loses]
+    assert wrong, f"tests/wrong_answers/{chapter}.yml has no wrong answers"
+    bad = [v for v in verdicts if not v.ok]
+    assert not bad, grading.format_verdicts(bad)
+    parts = {v.part for v in verdicts if not v.part.startswith(grading.OUTPUT_PART)}
+    caught = {part for f in wrong for part in f.loses}
+    assert caught == parts, f"graded parts without a wrong answer that loses them: {parts - caught}"
+    unknown = caught - parts
+    assert not unknown, f"wrong answers name tests that do not exist: {unknown}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_graded_cells_follow_the_rules(chapter):
+    """Points > 0, a docstring first, no bare final expression, canaries in hidden regions."""
+    import ast
+
+    nb = nbformat.read(grading.SOLUTIONS_DIR / chapter / grading.NOTEBOOK, as_version=4)
+    ids = [grading.grade_id(c) for c in nb.cells if grading.grade_id(c)]
+    assert len(ids) == len(set(ids)), f"duplicate grade ids: {ids}"
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert 4 <= len(tests) <= 7, f"{len(tests)} graded parts; a chapter has 4 to 7"
+    for cell in tests:
+        meta, name = cell.metadata.nbgrader, grading.grade_id(cell)
+        assert meta.get("points", 0) > 0, f"{name} has no points"
+        assert meta.get("locked"), f"{name} is not locked"
+        body = ast.parse(cell.source).body
+        assert isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant), (
+            f"{name} must begin with a docstring saying what it checks"
+        )
+        # nbgrader gives full credit to a cell ending in a bare expression: end with a statement.
+        last = body[-1]
+        assert not (isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call)), (
+            f"{name} ends in a bare expression"
+        )
+        assert "### BEGIN HIDDEN TESTS" in cell.source, f"{name} has no hidden tests"
+        assert f"# CANARY hidden {chapter}/{name}" in cell.source, f"{name} lacks its canary"
+    for cell in nb.cells:
+        if grading.is_answer_cell(cell):
+            assert "### BEGIN SOLUTION" in cell.source, f"{grading.grade_id(cell)}: no solution"
+            assert f"# CANARY solution {chapter}/" in cell.source, (
+                f"{grading.grade_id(cell)} lacks its canary"
+            )
+
+
+def test_student_notebooks_hold_no_solution_or_hidden_test():
+    for path in CHAPTERS_DIR.glob("*/*.ipynb"):
+        text = path.read_text()
+        assert "CANARY" not in text, f"{path} contains a solution or a hidden test"
+        assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text, path

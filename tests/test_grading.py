@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
-from conftest import CHAPTERS_DIR, WORKERS
+from conftest import CHAPTERS_DIR, WORKERS, graded_chapters
 
 from helpers import grading
 
-CHAPTERS = grading.graded_chapters()
+CHAPTERS = graded_chapters()
 
 
 @pytest.fixture(scope="session")

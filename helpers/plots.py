@@ -82,10 +82,12 @@ def show_kernel(kernel: np.ndarray, title: str = "Kernel", ax: plt.Axes | None =
         fig, ax = plt.subplots(figsize=(0.6 * values.shape[1] + 1.2, 0.6 * values.shape[0] + 0.8))
     else:
         fig = ax.figure
-    ax.imshow(values, cmap="coolwarm" if values.min() < 0 else "Blues")
-    mid = (values.max() + values.min()) / 2
+    cmap = plt.get_cmap("coolwarm" if values.min() < 0 else "Blues")
+    picture = ax.imshow(values, cmap=cmap)
     for (i, j), value in np.ndenumerate(values):
-        color = "white" if abs(value - mid) > 0.35 * (np.ptp(values) or 1) else "black"
+        red, green, blue, _ = cmap(picture.norm(value))
+        # White numbers on dark cells, black on light ones (perceived brightness of the cell).
+        color = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
         ax.text(j, i, f"{value:g}", ha="center", va="center", color=color, fontsize=10)
     ax.set_xticks(range(values.shape[1]))
     ax.set_yticks(range(values.shape[0]))

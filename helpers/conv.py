@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -92,3 +93,20 @@ def conv2d(
             # Multiply the window by every filter and sum over height, width and channels.
             out[:, i, j, :] = np.tensordot(window, kernels, axes=([1, 2, 3], [0, 1, 2]))
     return out
+
+
+def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
+    """Side of the input square that one output pixel of a stack of layers sees.
+
+    layers: (kernel, stride) per layer, first layer first; pooling layers count too.
+    Each layer adds (kernel - 1) times the product of the strides before it.
+    """
+    field, jump = 1, 1
+    for index, layer in enumerate(layers):
+        if len(layer) != 2:
+            raise ValueError(f"layer {index} must be (kernel, stride), got {layer!r}")
+        kernel, stride = layer
+        _check_positive(kernel=kernel, stride=stride)
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field

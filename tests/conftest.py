@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 # Tests never touch the network and always use the small settings.
 os.environ["COURSE_OFFLINE"] = "1"
@@ -96,6 +97,43 @@ def staged_book(tmp_path_factory) -> tuple[Path, dict[Path, Execution]]:
     shutil.copytree(CHAPTERS_DIR, stage / "chapters")
     pairs = [(p, stage / p.relative_to(REPO_ROOT)) for p in lesson_notebooks()]
     return stage, execute_all(pairs)
+
+
+def toc_files() -> list[str]:
+    """Every page named in _toc.yml, without its extension."""
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                found.append(entry["file"])
+            walk(entry.get("sections", []))
+            walk(entry.get("chapters", []))
+
+    walk(toc.get("parts", []))
+    walk(toc.get("chapters", []))
+    return found
+
+
+@pytest.fixture(scope="session")
+def built_book(staged_book, tmp_path_factory) -> Path:
+    """Build the staged book (lessons already executed by papermill) with -W."""
+    stage, runs = staged_book
+    failed = [str(run.source) for run in runs.values() if run.returncode != 0]
+    assert not failed, f"lessons failed to execute, so the book cannot build: {failed}"
+    config = yaml.safe_load((stage / "_config.yml").read_text())
+    # The lessons in the stage already hold their outputs: show them instead of re-running.
+    config["execute"]["execute_notebooks"] = "off"
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    out = tmp_path_factory.mktemp("book-out")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
+         "--path-output", str(out), "-W", "--keep-going"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, f"book build failed:\n{(result.stdout + result.stderr)[-5000:]}"
+    return out / "_build" / "html"
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, lesson_notebooks, selected
-
-
-def toc_files() -> list[str]:
-    """Every page named in _toc.yml, without its extension."""
-    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                found.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return found
+from conftest import REPO_ROOT, lesson_notebooks, selected, toc_files
 
 
 def test_every_lesson_and_exercise_is_in_the_table_of_contents():
@@ -40,26 +20,6 @@ def test_config_keeps_graded_notebooks_unexecuted():
     config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
     assert "*exercises.ipynb" in config["execute"]["exclude_patterns"]
     assert config["execute"]["execute_notebooks"] == "cache"
-
-
-@pytest.fixture(scope="session")
-def built_book(staged_book, tmp_path_factory) -> Path:
-    """Build the staged book (lessons already executed by papermill) with -W."""
-    stage, runs = staged_book
-    failed = [str(run.source) for run in runs.values() if run.returncode != 0]
-    assert not failed, f"lessons failed to execute, so the book cannot build: {failed}"
-    config = yaml.safe_load((stage / "_config.yml").read_text())
-    # The lessons in the stage already hold their outputs: show them instead of re-running.
-    config["execute"]["execute_notebooks"] = "off"
-    (stage / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    out = tmp_path_factory.mktemp("book-out")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
-         "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, f"book build failed:\n{(result.stdout + result.stderr)[-5000:]}"
-    return out / "_build" / "html"
 
 
 @pytest.mark.slow

@@ -1,0 +1,443 @@
+"""The published book as a reader meets it: headless Chromium opens every page of the built book.
+
+The slow tests share one browser visit of the whole book (the `reader` fixture): every page of
+the table of contents is loaded from a local HTTP server, then each test checks one thing a
+reader would notice. Screenshots of the landing page and of the first lesson are saved under
+_build/artifacts/ (or $COURSE_ARTIFACTS_DIR). The quick tests check the book's own settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import browser
+import pytest
+import yaml
+from conftest import REPO_ROOT, toc_files
+
+ARTIFACTS = Path(os.environ.get("COURSE_ARTIFACTS_DIR", REPO_ROOT / "_build" / "artifacts"))
+LANDING_SHOT = "book-landing.png"
+CHAPTER_SHOT = "book-chapter-01-kernels.png"
+REPORT = "book-reader.txt"
+SEARCH_WORD = "padding"
+# Words a reader must never see: a solution or a hidden test leaking into the book.
+SECRETS = ("CANARY", "BEGIN SOLUTION", "BEGIN HIDDEN TESTS")
+# Internal files whose text is checked for secrets (images and fonts are skipped).
+TEXT_SUFFIXES = (".html", ".ipynb", ".md", ".txt", ".js", ".json", "")
+
+# Collects, in one pass, what the tests need to know about the page the browser shows.
+PAGE_SCRIPT = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+images.forEach(img => { img.loading = "eager"; });
+const loaded = images.map(img => img.complete ? Promise.resolve() : new Promise(resolve => {
+  img.addEventListener("load", resolve, {once: true});
+  img.addEventListener("error", resolve, {once: true});
+}));
+const patience = new Promise(resolve => setTimeout(resolve, 10000));
+Promise.race([Promise.all(loaded), patience]).then(() => {
+  const all = selector => Array.from(document.querySelectorAll(selector));
+  const link = selector => {
+    const a = document.querySelector(selector);
+    return a ? a.href : null;
+  };
+  const navigation = performance.getEntriesByType("navigation")[0];
+  done({
+    url: location.href,
+    status: navigation ? navigation.responseStatus : null,
+    title: document.title,
+    heading: (document.querySelector("main h1, article h1, h1") || {textContent: ""})
+      .textContent.replace(/[#¶]/g, "").trim(),
+    text: document.body ? document.body.innerText : "",
+    html: document.documentElement.outerHTML,
+    images: images.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth,
+                                alt: img.getAttribute("alt")})),
+    previous: link(".prev-next-area a.left-prev"),
+    next: link(".prev-next-area a.right-next"),
+    error_outputs: all(".output.traceback, .output.error, .system-message, .problematic")
+      .map(node => node.innerText.slice(0, 300)),
+    stderr: all(".output.stderr").map(node => node.innerText.slice(0, 300)),
+    failed_resources: performance.getEntriesByType("resource")
+      .filter(entry => entry.responseStatus >= 400).map(entry => entry.name),
+  });
+});
+"""
+
+SEARCH_SUMMARY = """
+const summary = document.querySelector("#search-results .search-summary");
+const text = summary ? summary.textContent : "";
+return /found|did not match/i.test(text) ? text : null;
+"""
+
+
+@dataclass
+class Page:
+    """What the browser saw on one page of the table of contents."""
+
+    name: str  # the toc entry, e.g. chapters/01-kernels/kernels
+    url: str
+    seen: dict = field(default_factory=dict)
+    problem: str = ""  # set when the browser could not load the page at all
+
+
+@dataclass
+class Reading:
+    """One reader's visit of the whole book."""
+
+    base: str
+    pages: list[Page]
+    search_summary: str | None
+    search_results: list[str]
+    clicks: list[tuple[str, str, str]]  # (link clicked, expected URL, URL reached)
+    screenshots: dict[str, Path]
+    link_problems: list[str]
+    leaks: list[str]
+    seconds: float
+
+
+def page_url(base: str, name: str) -> str:
+    return urllib.parse.urljoin(base, f"{name}.html")
+
+
+def without_fragment(url: str | None) -> str | None:
+    return None if url is None else urllib.parse.urldefrag(url).url
+
+
+def check_links(base: str, page_urls: list[str]) -> tuple[list[str], list[str]]:
+    """Follow every internal link, image, script and style of the pages over HTTP.
+
+    Returns (broken links, leaked secrets): a target that does not answer 200, a #fragment
+    that names no id in its page, and any internal text file that shows a solution.
+    """
+    host = urllib.parse.urlsplit(base).netloc
+    bodies: dict[str, tuple[int, bytes]] = {}
+    ids: dict[str, set[str]] = {}
+    problems: list[str] = []
+
+    def get(url: str) -> tuple[int, bytes]:
+        if url not in bodies:
+            bodies[url] = browser.fetch(url)
+        return bodies[url]
+
+    for source in page_urls:
+        status, body = get(source)
+        if status != 200:
+            problems.append(f"{source}: HTTP {status}")
+            continue
+        parsed = browser.parse_links(body.decode("utf-8", "replace"))
+        ids[source] = parsed.ids
+        for kind, ref in parsed.refs:
+            target = urllib.parse.urljoin(source, ref)
+            parts = urllib.parse.urlsplit(target)
+            if parts.scheme not in ("http", "https") or parts.netloc != host:
+                continue  # an external link, mailto: or javascript:, not the book's own
+            address = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+            status, body = get(address)
+            if status != 200:
+                problems.append(f"{source}: {kind}={ref!r} answers HTTP {status}")
+                continue
+            fragment = urllib.parse.unquote(parts.fragment)
+            if fragment and address.endswith(".html"):
+                if address not in ids:
+                    ids[address] = browser.parse_links(body.decode("utf-8", "replace")).ids
+                if fragment not in ids[address]:
+                    problems.append(f"{source}: {kind}={ref!r} names no id #{fragment}")
+    leaks = [
+        f"{url} contains {secret!r}"
+        for url, (status, body) in sorted(bodies.items())
+        if status == 200 and Path(urllib.parse.urlsplit(url).path).suffix in TEXT_SUFFIXES
+        for secret in SECRETS
+        if secret.encode() in body
+    ]
+    return sorted(set(problems)), leaks
+
+
+def read_the_book(chromium: browser.Browser, base: str, names: list[str]) -> Reading:
+    """Visit every toc page, search, click next and previous, take the screenshots."""
+    start = time.perf_counter()
+    pages = [Page(name, page_url(base, name)) for name in names]
+    screenshots: dict[str, Path] = {}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        try:
+            chromium.get(page.url)
+            page.seen = chromium.run_async(PAGE_SCRIPT)
+        except browser.WebDriverError as error:
+            page.problem = str(error)
+    # The landing page as a reader arrives: the site's root, which forwards to the first page.
+    chromium.get(base)
+    chromium.wait_for("return document.readyState === 'complete' && !!document.querySelector('h1')")
+    screenshots["landing"] = chromium.screenshot(ARTIFACTS / LANDING_SHOT, full_page=True)
+    # Walk forward and back with the links at the bottom of the page.
+    clicks = []
+    if len(pages) > 1:
+        chromium.get(pages[0].url)
+        for selector, target in (("a.right-next", pages[1]), ("a.left-prev", pages[0])):
+            chromium.click(f".prev-next-area {selector}")
+            chromium.wait_for(f"return location.href.startsWith({target.url!r})", timeout=10)
+            clicks.append((selector, target.url, without_fragment(chromium.url)))
+    lessons = [page for page in pages if page.name.startswith("chapters/")]
+    if lessons:
+        chromium.get(lessons[0].url)
+        chromium.wait_for("return document.readyState === 'complete'")
+        screenshots["chapter"] = chromium.screenshot(
+            ARTIFACTS / CHAPTER_SHOT, full_page=True, max_height=4000
+        )
+    chromium.get(urllib.parse.urljoin(base, f"search.html?q={SEARCH_WORD}"))
+    summary = chromium.wait_for(SEARCH_SUMMARY, timeout=20)
+    results = chromium.run(
+        "return Array.from(document.querySelectorAll('#search-results ul.search li a'))"
+        ".map(a => a.href)"
+    )
+    extra = [urllib.parse.urljoin(base, name) for name in ("search.html", "genindex.html")]
+    link_problems, leaks = check_links(base, [page.url for page in pages] + extra)
+    reading = Reading(
+        base, pages, summary, results, clicks, screenshots, link_problems, leaks,
+        time.perf_counter() - start,
+    )  # fmt: skip
+    write_report(reading, ARTIFACTS / REPORT)
+    return reading
+
+
+def write_report(reading: Reading, path: Path) -> None:
+    """A short account of the visit, kept next to the screenshots."""
+    lines = [f"Visited {len(reading.pages)} pages in {reading.seconds:.1f} s ({reading.base})"]
+    for page in reading.pages:
+        images = page.seen.get("images", [])
+        loaded = sum(image["width"] > 0 for image in images)
+        state = page.problem or f"HTTP {page.seen.get('status')}, {loaded}/{len(images)} images"
+        lines.append(f"  {page.name}: {state}")
+    lines.append(f"Search {SEARCH_WORD!r}: {reading.search_summary}")
+    lines += [f"  {url}" for url in reading.search_results]
+    lines.append(
+        f"Broken links: {len(reading.link_problems)}; leaked secrets: {len(reading.leaks)}"
+    )
+    lines += [f"Screenshot: {shot.name}" for shot in reading.screenshots.values()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def reader(built_book) -> Reading:
+    """Open the built book in headless Chromium once, and record what a reader sees."""
+    try:
+        chromium_path, driver_path = browser.ensure_chromium()
+    except browser.BrowserUnavailable as error:
+        reason = f"no headless Chromium for the browser test: {error}"
+        if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with browser.serve(built_book) as base, browser.Browser(chromium_path, driver_path) as chromium:
+        return read_the_book(chromium, base, toc_files())
+
+
+def shown(reading: Reading) -> list[Page]:
+    return [page for page in reading.pages if not page.problem]
+
+
+# ---------------------------------------------------------------------------------------------
+# Quick checks of the book's settings and pages (no build, no browser)
+# ---------------------------------------------------------------------------------------------
+
+
+def book_config() -> dict:
+    return yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
+
+
+def test_config_offers_launch_download_repository_and_the_execution_cache():
+    config = book_config()
+    launch = config["launch_buttons"]
+    for key in ("binderhub_url", "colab_url", "jupyterhub_url"):
+        assert str(launch.get(key, "")).startswith("https://"), f"launch_buttons.{key} is not set"
+    html = config["html"]
+    assert html["use_download_button"] and html["use_repository_button"]
+    assert config["repository"]["url"].startswith("https://github.com/")
+    assert config["only_build_toc_files"] is True
+    execute = config["execute"]
+    assert execute["execute_notebooks"] == "cache" and not execute["allow_errors"]
+    assert execute["exclude_patterns"] == ["*exercises.ipynb"]
+
+
+def test_landing_page_links_every_lesson_in_the_table_of_contents():
+    intro = (REPO_ROOT / "intro.md").read_text()
+    for name in toc_files():
+        if name.startswith("chapters/") and not name.endswith("/exercises"):
+            assert f"]({name}.ipynb)" in intro, (
+                f"intro.md: link the chapter table's row to the lesson, as []({name}.ipynb)"
+            )
+    for topic in ("Who it is for", "What to install", "lesson + exercises"):
+        assert topic in intro, f"intro.md lost its part on {topic!r}"
+
+
+def test_setup_page_covers_install_lab_gpu_offline_and_data():
+    setup = (REPO_ROOT / "setup.md").read_text()
+    for needed in ("make book", "make test", "make lab", "make check NB=",
+                   'tf.config.list_physical_devices("GPU")', "COURSE_OFFLINE=1",
+                   "COURSE_FAST=1", "## Which data each chapter uses"):  # fmt: skip
+        assert needed in setup, f"setup.md does not mention {needed}"
+
+
+def glossary_entries() -> list[list[str]]:
+    """The glossary's entries, each as its list of terms (English and Korean names)."""
+    text = (REPO_ROOT / "glossary.md").read_text()
+    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S)
+    assert block, "glossary.md has no {glossary} directive"
+    entries, terms = [], []
+    for line in block.group(1).splitlines():
+        if not line.strip() or line.startswith(":"):
+            continue
+        if line[0].isspace():
+            if terms:
+                entries.append(terms)
+                terms = []
+        else:
+            terms.append(line.strip())
+    return entries
+
+
+@pytest.mark.parametrize(
+    ("english", "korean"),
+    [("convolution", "합성곱"), ("kernel", "커널"), ("filter", "필터"), ("padding", "패딩"),
+     ("stride", "스트라이드"), ("pooling", "풀링"), ("feature map", "특성 맵"),
+     ("receptive field", "수용 영역"), ("data augmentation", "데이터 증강")],
+)  # fmt: skip
+def test_glossary_gives_each_term_in_english_and_korean(english, korean):
+    entries = {terms[0]: terms for terms in glossary_entries()}
+    assert english in entries, f"the glossary has no entry {english!r}"
+    assert korean in entries[english], f"{english!r}: the Korean term {korean!r} is missing"
+
+
+def test_glossary_terms_are_unique():
+    terms = [term.lower() for entry in glossary_entries() for term in entry]
+    assert len(terms) > 40
+    assert len(terms) == len(set(terms)), "a term is defined twice"
+
+
+def test_publishing_workflow_builds_the_full_book_and_deploys_it_to_pages():
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "book.yml").read_text())
+    triggers = workflow[True]  # YAML reads the key `on` as True
+    assert triggers["push"]["branches"] == ["main"]
+    steps = workflow["jobs"]["build"]["steps"]
+    assert any(step.get("run") == "make book FAST=0" for step in steps)
+    upload = next(s for s in steps if "upload-pages-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == "_build/html"
+    assert any("deploy-pages" in s.get("uses", "") for s in workflow["jobs"]["deploy"]["steps"])
+    assert workflow["permissions"]["pages"] == "write"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reader's visit (slow: needs the built book and Chromium)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_page_of_the_table_of_contents_loads(reader):
+    assert reader.pages, "the table of contents is empty"
+    for page in reader.pages:
+        assert not page.problem, f"{page.name}: the browser could not load it: {page.problem}"
+        seen = page.seen
+        assert seen["status"] == 200, f"{page.name}: HTTP {seen['status']}"
+        assert without_fragment(seen["url"]) == page.url, f"{page.name}: ended on {seen['url']}"
+        assert seen["heading"], f"{page.name}: no title heading on the page"
+        assert seen["heading"] in seen["title"], f"{page.name}: <title> {seen['title']!r}"
+        failed = [url for url in seen["failed_resources"] if not url.endswith("/favicon.ico")]
+        assert not failed, f"{page.name}: these did not load: {failed}"
+    assert reader.seconds < 90, f"the visit took {reader.seconds:.0f} s"
+
+
+@pytest.mark.slow
+def test_every_image_has_loaded(reader):
+    for page in shown(reader):
+        for image in page.seen["images"]:
+            assert image["width"] > 0, f"{page.name}: image did not load: {image['src']}"
+            assert image["src"].startswith(reader.base), f"{page.name}: external {image['src']}"
+
+
+@pytest.mark.slow
+def test_every_figure_has_alt_text(reader):
+    """A figure's alt text says what it shows; myst-nb's default, the file's path, says nothing.
+
+    Set it in the figure cell's metadata: {"mystnb": {"image": {"alt": "What the figure shows"}}}.
+    """
+    missing = []
+    for page in shown(reader):
+        for image in page.seen["images"]:
+            alt = (image["alt"] or "").strip()
+            if not alt or "_images/" in alt or re.search(r"\.(png|jpe?g|svg|gif)$", alt):
+                missing.append(f"{page.name}: {image['src'].rsplit('/', 1)[-1]}")
+    assert not missing, f"{len(missing)} figures without alt text:\n" + "\n".join(missing)
+
+
+@pytest.mark.slow
+def test_search_finds_padding(reader):
+    assert reader.search_summary, "the search page never finished searching"
+    assert reader.search_results, f"searching {SEARCH_WORD!r}: {reader.search_summary}"
+    found = {without_fragment(url) for url in reader.search_results}
+    expected = {
+        p.url for p in reader.pages if p.name in ("glossary", "chapters/02-padding/padding")
+    }
+    assert expected <= found, f"search {SEARCH_WORD!r} missed {sorted(expected - found)}"
+
+
+@pytest.mark.slow
+def test_next_and_previous_links_follow_the_table_of_contents(reader):
+    pages = shown(reader)
+    assert len(pages) == len(reader.pages)
+    for i, page in enumerate(pages):
+        expected_next = pages[i + 1].url if i + 1 < len(pages) else None
+        expected_previous = pages[i - 1].url if i > 0 else None
+        assert without_fragment(page.seen["next"]) == expected_next, f"{page.name}: next"
+        assert without_fragment(page.seen["previous"]) == expected_previous, f"{page.name}: prev"
+    assert len(reader.clicks) == 2
+    for selector, expected, reached in reader.clicks:
+        assert reached == expected, f"clicking {selector} led to {reached}, not {expected}"
+
+
+@pytest.mark.slow
+def test_no_page_shows_an_error_or_a_traceback(reader):
+    for page in shown(reader):
+        seen = page.seen
+        assert not seen["error_outputs"], f"{page.name}: error output {seen['error_outputs']}"
+        for stream in seen["stderr"]:
+            assert not re.search(r"Error|Exception|Traceback", stream), f"{page.name}: {stream}"
+        # Lessons may print a caught exception on purpose ("ValueError: ..."); a bare word
+        # "Error", a traceback or a 404 page are what a reader must never meet.
+        text = seen["text"]
+        for pattern in (r"\bError\b", r"Traceback", r"\b404\b.*[Nn]ot [Ff]ound"):
+            match = re.search(pattern, text)
+            assert not match, (
+                f"{page.name} shows {text[max(match.start() - 80, 0) : match.end() + 80]!r}"
+            )
+
+
+@pytest.mark.slow
+def test_no_internal_link_is_broken(reader):
+    assert not reader.link_problems, "broken links:\n" + "\n".join(reader.link_problems[:30])
+
+
+@pytest.mark.slow
+def test_no_page_contains_solution_code_or_hidden_tests(reader):
+    for page in shown(reader):
+        for secret in SECRETS:
+            assert secret not in page.seen["html"], f"{page.name} shows {secret!r}"
+    assert not reader.leaks, "\n".join(reader.leaks)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.slow
+def test_screenshots_of_the_landing_page_and_a_chapter_are_saved(reader):
+    assert set(reader.screenshots) == {"landing", "chapter"}
+    for path in reader.screenshots.values():
+        width, height = png_size(path)
+        assert width >= 800 and height >= 600, f"{path.name}: {width}x{height}"
+        assert path.stat().st_size > 20_000, f"{path.name} looks blank"

@@ -37,7 +37,8 @@ def as_numbers(value: Any, what: str = "your answer", hint: str = "") -> np.ndar
 def check_shape(actual: Any, expected: tuple[int, ...], hint: str = "", what: str = "") -> None:
     """Fail unless `actual` (an array, a tensor or a shape tuple) has the shape `expected`."""
     label = what or "the shape"
-    if isinstance(actual, tuple | list) and all(isinstance(n, int | np.integer) for n in actual):
+    # A tuple of ints is a shape; a list of ints is an answer (e.g. predicted labels).
+    if isinstance(actual, tuple) and all(isinstance(n, int | np.integer) for n in actual):
         shape = tuple(int(n) for n in actual)
     else:
         shape = tuple(as_numbers(actual, what or "your answer", hint).shape)

@@ -18,3 +18,11 @@ c.Execute.interrupt_on_timeout = True
 
 # A deleted test cell is put back from the gradebook instead of leaving the part ungraded.
 c.OverwriteCells.add_missing_cells = True
+
+# Feedback never shows hidden tests (plain nbgrader prints them, jupyter/nbgrader#917): the
+# course's preprocessor removes the hidden-test regions and the tracebacks that quote them.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "helpers.instructor.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,416 @@
+"""The instructor's grading round on chapter 01, with real nbgrader and real kernels.
+
+One made-up class is released, collected from an LMS-style folder, autograded two at a time,
+given feedback and exported once per test session (`graded_round`); the tests read that course
+folder. The class holds right, blank, wrong and partial work, plus attacks and faults: a tampered
+and a deleted test cell, patched checking tools, an always-equal object, an endless sleep, a
+kernel that kills itself, a truncated notebook, a duplicate, a late and a missing submission.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from helpers import grading, instructor
+
+CHAPTER = "01-kernels"
+PARTS = {
+    "test_hand_output": 1.0,
+    "test_kernel_bank": 2.0,
+    "test_conv2d_valid": 3.0,
+    "test_edge_kernel": 2.0,
+    "test_apply_kernels": 2.0,
+}
+FULL = dict(PARTS)
+ZERO = dict.fromkeys(PARTS, 0.0)
+CELL_TIMEOUT = 45  # seconds; the sleeping answer must be stopped by it
+DUE = "2025-03-02T00:00:00Z"
+
+
+def _but(**changes: float) -> dict[str, float]:
+    return {**FULL, **changes}
+
+
+# What every student of the made-up class must score, part by part.
+EXPECTED = {
+    "ref": FULL,
+    "blank": ZERO,
+    "wrong": _but(test_hand_output=0.0),  # hand output transposed
+    "offbyone": _but(test_conv2d_valid=0.0),
+    "partial": {**ZERO, "test_hand_output": 1.0, "test_kernel_bank": 2.0},
+    "warn": FULL,  # right answers that trigger library warnings
+    "late": FULL,
+    "tamper": _but(test_hand_output=0.0),  # wrong answer, test rewritten to pass, points 10
+    "deleted": _but(test_hand_output=0.0),  # wrong answer, its test cell deleted
+    "patch": {**ZERO, "test_hand_output": 1.0},  # gains a point: flagged by the code scan
+    "alleq": ZERO,  # always-equal object and a redefined np.allclose gain nothing
+    "sleep": _but(test_hand_output=0.0),  # time.sleep(10**6): stopped, the rest graded
+    "killer": ZERO,  # os._exit(0) kills the kernel: nothing can be graded
+    "corrupt": ZERO,  # truncated JSON
+    "absent": ZERO,  # on the roster, never submitted
+}
+ROSTER = sorted(EXPECTED)
+
+
+def _student_nb() -> nbformat.NotebookNode:
+    return nbformat.read(grading.CHAPTERS_DIR / CHAPTER / grading.NOTEBOOK, as_version=4)
+
+
+def _entry(name_start: str) -> dict[str, str]:
+    """The answers of one entry of tests/wrong_answers/01-kernels.yml, on the reference."""
+    entries = yaml.safe_load((grading.WRONG_ANSWERS_DIR / f"{CHAPTER}.yml").read_text())
+    entry = next(e for e in entries if e["name"].startswith(name_start))
+    return {**_reference(), **entry["answers"]}
+
+
+def _reference() -> dict[str, str]:
+    source = nbformat.read(grading.SOLUTIONS_DIR / CHAPTER / grading.NOTEBOOK, as_version=4)
+    return grading.solution_answers(source)
+
+
+def _answers(name: str) -> dict[str, str] | None:
+    """Answer cells of each made-up student (None: the untouched notebook)."""
+    ref = _reference()
+    wrong = _entry("hand output written column by column")
+    return {
+        "ref": ref,
+        "late": ref,
+        "blank": None,
+        "wrong": wrong,
+        "tamper": wrong,
+        "deleted": wrong,
+        "offbyone": _entry("off-by-one output size"),
+        "partial": {k: ref[k] for k in ("hand_output", "kernel_bank")},
+        "warn": _entry("right answers that trigger library warnings"),
+        "patch": {
+            "hand_output": "checks.check_close = lambda *args, **kwargs: None\n"
+            "hand_output = np.zeros((2, 2))\n"
+        },
+        "alleq": {
+            "hand_output": "class _Anything:\n"
+            "    shape = (2, 2)\n\n"
+            "    def __eq__(self, other):\n"
+            "        return True\n\n"
+            "    def __getitem__(self, index):\n"
+            "        return self\n\n\n"
+            "np.allclose = lambda *args, **kwargs: True\n"
+            "hand_output = _Anything()\n"
+        },
+        "sleep": {**ref, "hand_output": "import time\n\ntime.sleep(10**6)\n"},
+        "killer": {**ref, "hand_output": "import os\n\nos._exit(0)\n"},
+        "corrupt": ref,
+    }[name]
+
+
+def _submission(name: str) -> nbformat.NotebookNode:
+    student = _student_nb()
+    answers = _answers(name)
+    if answers is not None:  # a student never sees the canary comments of the solutions
+        answers = {k: re.sub(r"^.*CANARY.*\n", "", v, flags=re.M) for k, v in answers.items()}
+    nb = student if answers is None else grading.fill_answers(student, answers)
+    if name == "tamper":
+        for cell in nb.cells:
+            if grading.grade_id(cell) == "test_hand_output":
+                cell.source = 'print("Part 1 passed.")'
+                cell.metadata.nbgrader["points"] = 10
+    if name == "deleted":
+        nb.cells = [c for c in nb.cells if grading.grade_id(c) != "test_hand_output"]
+    return nb
+
+
+def _write_lms_folder(folder: Path) -> None:
+    """Submissions as an LMS exports them: <student>_<UTC time>_exercises.ipynb, one folder."""
+    folder.mkdir(parents=True)
+    for name in ROSTER:
+        if name == "absent":
+            continue
+        stamp = "20250305T100000Z" if name == "late" else "20250301T100000Z"
+        path = folder / f"{name}_{stamp}_exercises.ipynb"
+        nbformat.write(_submission(name), path)
+        if name == "corrupt":
+            path.write_text(path.read_text()[:700])  # truncated JSON
+    # An older blank upload by `ref`: a duplicate, which collect must report and ignore.
+    nbformat.write(_student_nb(), folder / "ref_20250228T090000Z_exercises.ipynb")
+    (folder / "notes.txt").write_text("not a submission")
+
+
+@pytest.fixture(scope="module")
+def graded_round(tmp_path_factory):
+    """Release, collect, autograde (2 jobs), feedback and export one made-up class."""
+    base = tmp_path_factory.mktemp("instructor")
+    course = base / "course"
+    zip_path = instructor.release(course, [CHAPTER])
+    lms = base / "lms"
+    _write_lms_folder(lms)
+    report = instructor.collect(course, CHAPTER, lms, roster=ROSTER, due=instructor.parse_time(DUE))
+    results = instructor.autograde(course, CHAPTER, jobs=2, cell_timeout=CELL_TIMEOUT)
+    pages = instructor.feedback(course, CHAPTER)
+    scores_csv, summary_csv = instructor.export(course, [CHAPTER])
+    return {
+        "course": course,
+        "zip": zip_path,
+        "report": report,
+        "results": {r.student: r for r in results},
+        "pages": pages,
+        "scores_csv": scores_csv,
+        "summary_csv": summary_csv,
+    }
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _auto_scores(course: Path) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """(student, part) -> (auto score, manual score), straight from the gradebook."""
+    with instructor.gradebook(course) as gb:
+        table = {}
+        for submission in gb.assignment_submissions(CHAPTER):
+            notebook = gb.find_submission_notebook("exercises", CHAPTER, submission.student.id)
+            for grade in notebook.grades:
+                table[submission.student.id, grade.name] = (grade.auto_score, grade.manual_score)
+        return table
+
+
+# ---------------------------------------------------------------------------------- quick tests
+
+
+def test_command_line_help_lists_every_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "helpers.instructor", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    commands = ("release", "collect", "autograde", "feedback", "export", "summary", "benchmark")
+    for command in commands:
+        assert command in result.stdout
+
+
+def test_course_folder_must_be_outside_the_repository():
+    with pytest.raises(ValueError, match="outside the repository"):
+        instructor.open_course(grading.REPO_ROOT / "grading-here")
+
+
+def test_lms_file_names_and_times():
+    match = instructor.LMS_NAME.match("alice-2_20250301T100000Z_exercises.ipynb")
+    assert match and match["student_id"] == "alice-2" and match["timestamp"] == "20250301T100000Z"
+    assert instructor.LMS_NAME.match("bob_exercises.ipynb")["timestamp"] is None
+    assert instructor.LMS_NAME.match("exercises.ipynb") is None
+    assert instructor.parse_time("20250301T100000Z") == instructor.parse_time("2025-03-01 10:00:00")
+
+
+def test_code_scan_flags_patched_tools_exits_and_sockets():
+    nb = grading.fill_answers(
+        _student_nb(),
+        {
+            "hand_output": "checks.check_close = print\nnp.testing.assert_allclose = print\n",
+            "kernel_bank": "import socket, sys\nsys.exit(0)\n",
+            "conv2d_valid": "class A:\n    def __eq__(self, o):\n        return True\n",
+            "edge_kernel": "import math\nmath.isclose = lambda *a, **k: True\n"
+            "get_ipython().showtraceback = print\n",
+            "apply_kernels": "import os\nos._exit(0)\n",
+        },
+    )
+    flags = "\n".join(instructor.scan_code(nb))
+    for expected in (
+        "replaces checks.check_close",
+        "replaces np.testing.assert_allclose",
+        "replaces math.isclose",
+        "imports socket",
+        "calls sys.exit()",
+        "defines __eq__",
+        "showtraceback",
+        "calls os._exit()",
+    ):
+        assert expected in flags, flags
+    assert instructor.scan_code(grading.fill_answers(_student_nb(), _answers("ref"))) == []
+
+
+def test_tampering_report_names_each_change():
+    source = nbformat.read(grading.SOLUTIONS_DIR / CHAPTER / grading.NOTEBOOK, as_version=4)
+    assert instructor.tampering(_submission("ref"), source) == []
+    tampered = "\n".join(instructor.tampering(_submission("tamper"), source))
+    assert "test_hand_output: points changed to 10" in tampered
+    assert "test_hand_output: test code edited" in tampered
+    deleted = instructor.tampering(_submission("deleted"), source)
+    assert deleted == ["test_hand_output: deleted (restored from the gradebook)"]
+
+
+def test_feedback_filter_removes_hidden_tests_and_their_traceback():
+    cell = nbformat.v4.new_code_cell(
+        "check(x)\n### BEGIN HIDDEN TESTS\n# CANARY hidden x\nsecret()\n### END HIDDEN TESTS\n"
+        'print("ok")'
+    )
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1}
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error", ename="CheckFailed", evalue="wrong\nHint: h", traceback=["secret() # CANARY"]
+        )
+    ]
+    cell, _ = instructor.HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert instructor.find_secrets(json.dumps(cell)) == []
+    assert cell.source == 'check(x)\nprint("ok")'
+    assert cell.outputs[0]["traceback"] == ["CheckFailed: wrong\nHint: h"]
+
+
+def test_class_summary_statistics():
+    rows = [
+        {"student": s, "chapter": "c", "p": v, "score": v, "max_score": 2.0}
+        for s, v in [("a", 2.0), ("b", 0.0), ("c", 2.0), ("d", 1.0)]
+    ]
+    part = instructor.class_summary(rows)[0]
+    assert part["part"] == "p" and part["mean"] == 1.25 and part["median"] == 1.5
+    assert (part["full"], part["zero"], part["distribution"]) == (2, 1, "0:1 1:1 2:2")
+
+
+# ------------------------------------------------------------------- the graded round (nbgrader)
+
+
+@pytest.mark.slow
+def test_release_zip_holds_the_student_version_only(graded_round):
+    course = graded_round["course"]
+    assert grading.REPO_ROOT not in course.resolve().parents
+    with zipfile.ZipFile(graded_round["zip"]) as archive:
+        assert archive.namelist() == [f"{CHAPTER}/{grading.NOTEBOOK}"]
+        text = archive.read(f"{CHAPTER}/{grading.NOTEBOOK}").decode()
+    assert instructor.find_secrets(text) == []
+    assert "YOUR CODE HERE" in text
+    source = (course / "source" / CHAPTER / grading.NOTEBOOK).read_text()
+    assert "CANARY hidden" in source and "CANARY solution" in source  # the check can fire
+
+
+@pytest.mark.slow
+def test_collect_reports_missing_duplicate_late_and_stray_files(graded_round):
+    report, course = graded_round["report"], graded_round["course"]
+    assert report.missing == ["absent"]
+    assert list(report.duplicates) == ["ref"]
+    assert report.duplicates["ref"][-1] == "ref_20250301T100000Z_exercises.ipynb"
+    assert set(report.late) == {"late"} and report.late["late"] == 3 * 86400 + 10 * 3600
+    assert report.unmatched == ["notes.txt"]
+    assert set(report.collected) == set(ROSTER) - {"absent"}
+    for student in report.collected:
+        assert (course / "submitted" / student / CHAPTER / "timestamp.txt").exists()
+
+
+@pytest.mark.slow
+def test_exported_scores_match_every_expectation(graded_round):
+    rows = {row["student"]: row for row in _csv(graded_round["scores_csv"])}
+    assert set(rows) == set(EXPECTED)
+    wrong = []
+    for student, parts in EXPECTED.items():
+        row = rows[student]
+        for part, points in parts.items():
+            if float(row[part]) != points:
+                wrong.append(f"{student} {part}: {row[part]} (expected {points})")
+        if float(row["score"]) != sum(parts.values()) or float(row["max_score"]) != 10:
+            wrong.append(f"{student} total {row['score']}/{row['max_score']}")
+    assert not wrong, "\n".join(wrong)
+    assert rows["absent"]["status"] == "missing"
+    assert rows["corrupt"]["status"] == "corrupt"
+    assert float(rows["late"]["seconds_late"]) == pytest.approx(3 * 86400 + 10 * 3600)
+    assert float(rows["ref"]["seconds_late"]) == 0
+
+
+@pytest.mark.slow
+def test_class_summary_per_part(graded_round):
+    summary = {row["part"]: row for row in _csv(graded_round["summary_csv"])}
+    assert set(summary) == set(PARTS) | {"total"}
+    for part, points in PARTS.items():
+        values = [EXPECTED[s][part] for s in EXPECTED]
+        assert float(summary[part]["max_score"]) == points
+        assert float(summary[part]["mean"]) == pytest.approx(sum(values) / len(values), abs=1e-3)
+        assert int(summary[part]["full"]) == sum(v == points for v in values)
+        assert int(summary[part]["zero"]) == sum(v == 0 for v in values)
+
+
+@pytest.mark.slow
+def test_parallel_grading_kept_the_gradebook_whole(graded_round):
+    course = graded_round["course"]
+    with sqlite3.connect(course / "gradebook.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    table = _auto_scores(course)
+    submitted = set(ROSTER) - {"absent"}
+    assert {student for student, _ in table} == submitted
+    assert all((s, p) in table for s in submitted for p in PARTS)
+
+
+@pytest.mark.slow
+def test_cell_timeout_stops_an_endless_answer_and_grades_the_rest(graded_round):
+    course = graded_round["course"]
+    graded = nbformat.read(course / "autograded" / "sleep" / CHAPTER / grading.NOTEBOOK, 4)
+    cell = next(c for c in graded.cells if grading.grade_id(c) == "hand_output")
+    assert "CellTimeoutError" in [o.get("ename") for o in cell.outputs if o.output_type == "error"]
+    result = graded_round["results"]["sleep"]
+    assert result.status == "graded"
+    assert result.seconds < 4 * CELL_TIMEOUT + 120
+
+
+@pytest.mark.slow
+def test_faults_are_reported_by_student_and_file(graded_round):
+    results, course = graded_round["results"], graded_round["course"]
+    corrupt = results["corrupt"]
+    assert corrupt.status == "corrupt"
+    assert "corrupt:" in corrupt.message and "exercises.ipynb" in corrupt.message
+    assert (course / "submitted" / "corrupt" / CHAPTER / "exercises.ipynb.corrupt").exists()
+    killer = results["killer"]
+    assert killer.status == "error" and killer.message.startswith("killer:")
+    others = {s: r.status for s, r in results.items() if s not in {"corrupt", "killer"}}
+    assert set(others.values()) == {"graded"}, others
+
+
+@pytest.mark.slow
+def test_attacks_gain_nothing_or_are_flagged(graded_round):
+    flags = {s: "\n".join(r.flags) for s, r in graded_round["results"].items()}
+    assert "points changed to 10" in flags["tamper"] and "test code edited" in flags["tamper"]
+    assert "test_hand_output: deleted" in flags["deleted"]
+    # The one attack that gains a point is flagged for review:
+    assert "replaces checks.check_close" in flags["patch"]
+    assert "defines __eq__" in flags["alleq"] and "replaces np.allclose" in flags["alleq"]
+    assert "calls os._exit()" in flags["killer"]
+    for clean in ("ref", "blank", "wrong", "partial", "offbyone"):
+        assert flags[clean] == "", (clean, flags[clean])
+    rows = {row["student"]: row for row in _csv(graded_round["scores_csv"])}
+    assert "replaces checks.check_close" in rows["patch"]["flags"]
+
+
+@pytest.mark.slow
+def test_feedback_shows_hints_but_no_hidden_test(graded_round):
+    pages = {page.parts[-3]: page for page in graded_round["pages"]}
+    assert set(pages) == set(ROSTER) - {"absent", "corrupt", "killer"}
+    course = graded_round["course"]
+    autograded = (course / "autograded" / "wrong" / CHAPTER / grading.NOTEBOOK).read_text()
+    assert "CANARY hidden" in autograded  # what plain generate_feedback would have printed
+    for page in pages.values():
+        assert instructor.find_secrets(page.read_text()) == [], page
+    wrong = pages["wrong"].read_text()
+    assert "slide the window one pixel right, then down" in wrong  # the hidden test's hint
+    assert "Part 2 passed." in wrong
+
+
+@pytest.mark.slow
+def test_regrading_serially_in_another_order_keeps_scores_and_manual_grades(graded_round):
+    """The parallel grades equal a serial regrade in reverse order; a manual grade survives."""
+    course = graded_round["course"]
+    before = _auto_scores(course)
+    with instructor.gradebook(course) as gb:
+        grade = gb.find_grade("test_hand_output", "exercises", CHAPTER, "wrong")
+        grade.manual_score = 0.5
+        gb.db.commit()
+    students = ["warn", "wrong", "partial", "ref"]
+    results = instructor.autograde(course, CHAPTER, students, jobs=1, cell_timeout=CELL_TIMEOUT)
+    assert [r.student for r in results] == students and {r.status for r in results} == {"graded"}
+    after = _auto_scores(course)
+    assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+    assert after["wrong", "test_hand_output"][1] == 0.5

@@ -1,0 +1,75 @@
+"""Tests of helpers/train.py: the training command in fast mode saves a model with the contract.
+
+Quality (accuracy and time in full mode) is measured by `python -m helpers.benchmark`, not here.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import data, train
+
+
+def _check_contract(path) -> None:
+    model = keras.models.load_model(path)
+    images = np.random.default_rng(0).random((7, 28, 28, 1), dtype=np.float32)
+    probs = np.asarray(model.predict(images, verbose=0))
+    assert probs.shape == (7, 10)
+    assert (probs >= 0).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+
+
+def test_command_in_fast_mode_prints_a_report_and_saves_a_model(tmp_path, capsys):
+    out = tmp_path / "mnist.keras"
+    assert train.main(["mnist", "--fast", "--out", str(out), "--verbose", "0"]) == 0
+    printed = capsys.readouterr().out
+    for words in ("Source:", "512 training images", "256 held-out test images",
+                  "Held-out test accuracy:", "Time:", str(out)):  # fmt: skip
+        assert words in printed
+    _check_contract(out)
+
+
+def test_command_with_two_members_saves_one_averaging_model(tmp_path, capsys):
+    out = tmp_path / "ensemble.keras"
+    assert (
+        train.main(["mnist", "--fast", "--members", "2", "--out", str(out), "--verbose", "0"]) == 0
+    )
+    assert "ensemble of 2 models" in capsys.readouterr().out
+    _check_contract(out)
+    assert sum(isinstance(layer, keras.Model) for layer in keras.models.load_model(out).layers) == 2
+
+
+@pytest.mark.skipif(
+    not data.fashion_mnist_available(),
+    reason="Fashion-MNIST is not available offline: apt-get install dataset-fashion-mnist, "
+    "or run keras.datasets.fashion_mnist.load_data() once with a network",
+)
+def test_command_trains_on_fashion_mnist(tmp_path):
+    report = train.run("fashion", tmp_path / "f.keras", fast=True, verbose=0)
+    assert report.train_size == train.FAST_TRAIN_SIZE and report.test_size == train.FAST_TEST_SIZE
+    _check_contract(tmp_path / "f.keras")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["mnist", "--members", "0"], "--members"),
+        (["mnist", "--epochs", "0"], "--epochs"),
+        (["mnist", "--out", "model.h5"], ".keras"),
+        (["cifar"], "invalid choice"),
+    ],
+)
+def test_command_rejects_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        train.main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_train_reference_rejects_images_without_a_channel_axis():
+    with pytest.raises(ValueError, match=r"\(n, 28, 28, 1\)"):
+        train.train_reference(np.zeros((4, 28, 28), np.float32), np.zeros(4, int))

@@ -16,7 +16,8 @@ def _grid(count: int, ncols: int, size: float) -> tuple[Figure, np.ndarray]:
     ncols = max(1, min(ncols, count))
     nrows = math.ceil(count / ncols)
     figsize = (size * ncols, size * nrows + 0.4)
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
+    # Constrained layout keeps every row's titles clear of the row above, suptitle included.
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, layout="constrained")
     for ax in axes.flat[count:]:
         ax.axis("off")
     return fig, axes
@@ -46,7 +47,6 @@ def show_images(
             ax.set_title(titles[i], fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 

@@ -10,14 +10,16 @@ import numpy as np
 PADDINGS = ("VALID", "SAME")
 
 
-def _check_padding(padding: str) -> str:
+def check_padding(padding: str) -> str:
+    """Return 'VALID' or 'SAME' for any spelling of them; raise on any other word."""
     word = str(padding).upper()
     if word not in PADDINGS:
         raise ValueError(f"padding must be 'VALID' or 'SAME', got {padding!r}")
     return word
 
 
-def _check_positive(**values: int) -> None:
+def check_positive(**values: int) -> None:
+    """Raise unless every named value is a positive integer (sizes, windows, strides)."""
     for name, value in values.items():
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -28,8 +30,8 @@ def output_size(n: int, k: int, stride: int = 1, padding: str = "VALID") -> int:
 
     VALID: ceil((n - k + 1) / stride); SAME: ceil(n / stride).
     """
-    _check_positive(n=n, k=k, stride=stride)
-    if _check_padding(padding) == "SAME":
+    check_positive(n=n, k=k, stride=stride)
+    if check_padding(padding) == "SAME":
         return math.ceil(n / stride)
     if k > n:
         raise ValueError(f"a window of {k} does not fit in {n} pixels with VALID padding")
@@ -41,7 +43,7 @@ def same_padding(n: int, k: int, stride: int = 1) -> tuple[int, int]:
 
     total = max((ceil(n / stride) - 1) * stride + k - n, 0); before = total // 2.
     """
-    _check_positive(n=n, k=k, stride=stride)
+    check_positive(n=n, k=k, stride=stride)
     total = max((math.ceil(n / stride) - 1) * stride + k - n, 0)
     return total // 2, total - total // 2
 
@@ -77,8 +79,8 @@ def conv2d(
         )
     if images.shape[3] != kernels.shape[2]:
         raise ValueError(f"image has {images.shape[3]} channels, kernel expects {kernels.shape[2]}")
-    padding = _check_padding(padding)
-    _check_positive(stride=stride)
+    padding = check_padding(padding)
+    check_positive(stride=stride)
     kh, kw = kernels.shape[:2]
     if padding == "SAME":
         pad_h = same_padding(images.shape[1], kh, stride)
@@ -106,7 +108,7 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
         if len(layer) != 2:
             raise ValueError(f"layer {index} must be (kernel, stride), got {layer!r}")
         kernel, stride = layer
-        _check_positive(kernel=kernel, stride=stride)
+        check_positive(kernel=kernel, stride=stride)
         field += (kernel - 1) * jump
         jump *= stride
     return field

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.conv import _check_padding, _check_positive, output_size, same_padding
+from helpers.conv import check_padding, check_positive, output_size, same_padding
 
 MODES = ("max", "avg", "min")
 
@@ -14,7 +14,7 @@ def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     pair = (value, value) if np.isscalar(value) else tuple(value)
     if len(pair) != 2:
         raise ValueError(f"{name} must be an integer or (height, width), got {value!r}")
-    _check_positive(**{f"{name} height": pair[0], f"{name} width": pair[1]})
+    check_positive(**{f"{name} height": pair[0], f"{name} width": pair[1]})
     return int(pair[0]), int(pair[1])
 
 
@@ -40,7 +40,7 @@ def pool2d(
         )
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    padding = _check_padding(padding)
+    padding = check_padding(padding)
     kh, kw = _pair(window, "window")
     sh, sw = _pair(window if stride is None else stride, "stride")
     if mode == "min":

@@ -26,3 +26,15 @@ c.GenerateFeedback.preprocessors = [
     "helpers.instructor.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Autograding as nbgrader does it, but with the course's output cap in place of LimitOutput:
+# a million printed lines or one 100 MB line leaves a small autograded notebook.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "helpers.instructor.CapOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

@@ -30,6 +30,7 @@ import ast
 import csv
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -50,13 +51,16 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import LimitOutput
+from traitlets import Integer
 
-from helpers import grading
+from helpers import grading, sandbox
 
 NOTEBOOK = grading.NOTEBOOK
 SECRET_MARKERS = ("CANARY", "BEGIN HIDDEN TESTS", "BEGIN SOLUTION")
 DB_TIMEOUT_S = 60
 LOG_NAME = "grading-log.json"
+SANDBOX_DIR = "sandbox-kernel"  # JUPYTER_PATH folder of the course-sandbox kernel spec
 # LMS export names: <student>_<UTC timestamp>_exercises.ipynb, the timestamp optional.
 LMS_NAME = re.compile(
     r"^(?P<student_id>[A-Za-z0-9.\-]+)_(?:(?P<timestamp>\d{8}T\d{6}Z?)_)?(?P<file_id>exercises)"
@@ -467,6 +471,32 @@ def zero_parts(course: Path, chapter: str, student: str, parts: list[str]) -> No
         gb.db.commit()
 
 
+def record_outcome(course: Path, result: StudentResult) -> bool:
+    """Write what happened into the gradebook: the notebook flagged, a comment on its first answer.
+
+    The instructor then sees it in formgrader too, not only in grading-log.json. Returns False
+    when the gradebook holds no submission to write on (a student who never submitted).
+    """
+    notes = [f"status {result.status}: {result.message}"] if result.status != "graded" else []
+    notes += result.flags
+    source = nbformat.read(Path(course) / "source" / result.chapter / NOTEBOOK, as_version=4)
+    first_answer = next(grading.grade_id(c) for c in source.cells if grading.is_answer_cell(c))
+    from nbgrader.api import MissingEntry
+
+    with gradebook(course) as gb:
+        try:
+            notebook = gb.find_submission_notebook(Path(NOTEBOOK).stem, result.chapter,
+                                                   result.student)  # fmt: skip
+            comment = gb.find_comment(first_answer, Path(NOTEBOOK).stem, result.chapter,
+                                      result.student)  # fmt: skip
+        except MissingEntry:
+            return False
+        notebook.flagged = bool(notes)
+        comment.auto_comment = ("Autograder: " + " | ".join(notes)) if notes else None
+        gb.db.commit()
+    return True
+
+
 def kill_group(process: subprocess.Popen) -> None:
     """Stop a grading process and everything it started (its kernel included)."""
     try:
@@ -483,8 +513,36 @@ def grade_student(
     cell_timeout: int | None = None,
     notebook_timeout: float | None = None,
     retries: int = 2,
+    slot: int | None = None,
+    limits: sandbox.Limits | None = None,
 ) -> StudentResult:
-    """Autograde one student's notebook in its own nbgrader process, then check the result."""
+    """Autograde one student's notebook in its own nbgrader process, then check the result.
+
+    With a `slot` number the kernel runs in the grading sandbox (`helpers.sandbox`) as that
+    slot's user, under `limits`.
+    """
+    if slot is None:
+        return _grade_student(course, chapter, student, cell_timeout, notebook_timeout, retries)
+    isolate = sandbox.full_isolation()
+    hidden = sandbox.default_hidden(course)
+    with sandbox.Slot(slot, hidden, limits or sandbox.Limits(), isolate) as place:
+        extra = {**place.env(), "JUPYTER_PATH": str(Path(course) / SANDBOX_DIR)}
+        return _grade_student(
+            course, chapter, student, cell_timeout, notebook_timeout, retries,
+            extra_env=extra, extra_args=place.nbgrader_args(),
+        )  # fmt: skip
+
+
+def _grade_student(
+    course: Path,
+    chapter: str,
+    student: str,
+    cell_timeout: int | None,
+    notebook_timeout: float | None,
+    retries: int,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+) -> StudentResult:
     course = Path(course)
     start = time.perf_counter()
     submitted = course / "submitted" / student / chapter / NOTEBOOK
@@ -507,16 +565,19 @@ def grade_student(
             gb.update_or_create_student(student)
             gb.update_or_create_submission(chapter, student)
         zero_parts(course, chapter, student, list(part_names(course, chapter)))
+        record_outcome(course, result)
         result.seconds = time.perf_counter() - start
         return result
     command = [str(grading.bin_dir() / "nbgrader"), "autograde", chapter, "--force"]
     command += ["--student", student, "--CourseDirectory.db_url=" + db_url(course)]
     if cell_timeout:
         command.append(f"--Execute.timeout={int(cell_timeout)}")
+    command += extra_args or []
     for attempt in range(1, retries + 2):
         result.attempts = attempt
         process = subprocess.Popen(
-            command, cwd=course, env=grading.grading_env(), stdout=subprocess.PIPE,
+            command, cwd=course, env=grading.grading_env(**(extra_env or {})),
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )  # fmt: skip
         try:
@@ -555,6 +616,8 @@ def grade_student(
                 result.flags.append(f"scored zero (never ran): {', '.join(lost)}")
             except Exception as error:  # no gradebook entry to correct
                 result.flags.append(f"could not zero {lost}: {error}")
+    if result.status != "missing":
+        record_outcome(course, result)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -566,19 +629,36 @@ def autograde(
     jobs: int = 1,
     cell_timeout: int | None = None,
     notebook_timeout: float | None = None,
+    use_sandbox: bool = True,
+    limits: sandbox.Limits | None = None,
 ) -> list[StudentResult]:
     """Autograde every submission of `chapter` (or `students`), `jobs` processes at a time.
 
     Each student is graded by its own `nbgrader autograde --student` process; a failure (bad
     notebook, time limit, crash) is reported by student and file and leaves the others alone.
+    With `use_sandbox` (the default) each kernel runs in the grading sandbox, one uid per job.
     Results are appended to `<course>/grading-log.json`.
     """
     course = open_course(course)
     use_wal(course)
     names = students or submitted_students(course, chapter)
+    free_slots: queue.Queue[int] = queue.Queue()
+    for number in range(max(1, jobs)):
+        free_slots.put(number)
+    if use_sandbox:
+        sandbox.install_kernel(course / SANDBOX_DIR)
 
     def one(student: str) -> StudentResult:
-        return grade_student(course, chapter, student, cell_timeout, notebook_timeout)
+        if not use_sandbox:
+            return grade_student(course, chapter, student, cell_timeout, notebook_timeout)
+        number = free_slots.get()
+        try:
+            return grade_student(
+                course, chapter, student, cell_timeout, notebook_timeout,
+                slot=number, limits=limits,
+            )  # fmt: skip
+        finally:
+            free_slots.put(number)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(one, names))
@@ -619,6 +699,38 @@ class HideHiddenTests(Preprocessor):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
+        return cell, resources
+
+
+class CapOutput(LimitOutput):
+    """Autograde preprocessor: nbgrader's line limit, plus a cap on the characters of any output.
+
+    nbgrader keeps 1000 lines, but one 100 MB line (`print("x" * 10**8)`) would pass whole into
+    the autograded notebook, the feedback and the gradebook's copy. Every text or data field of
+    an output is cut to `max_chars` characters, so the autograded notebook stays small.
+    """
+
+    max_chars = Integer(100_000, help="characters kept of each output field").tag(config=True)
+
+    def _cut(self, text: str) -> str:
+        if len(text) <= self.max_chars:
+            return text
+        return text[: self.max_chars] + f"\n... output cut: {len(text):,} characters in all ...\n"
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        for output in cell.get("outputs", []):
+            if isinstance(output.get("text"), str):
+                output["text"] = self._cut(output["text"])
+            for mime, value in list(output.get("data", {}).items()):
+                if isinstance(value, str) and len(value) > self.max_chars:
+                    output["data"][mime] = (
+                        self._cut(value) if mime.startswith("text/") else
+                        f"... {mime} output of {len(value):,} characters removed ..."
+                    )  # fmt: skip
+            if output.get("output_type") == "error":
+                output["evalue"] = self._cut(str(output.get("evalue", "")))
+                output["traceback"] = [self._cut(line) for line in output.get("traceback", [])]
         return cell, resources
 
 
@@ -807,26 +919,36 @@ class MemorySampler:
         self._thread.join()
 
 
-def benchmark(chapter: str, size: int, jobs: list[int], cell_timeout: int | None = None) -> str:
-    """Grade a generated class of `size` submissions once per value of `jobs`; report timings."""
-    lines = [f"benchmark: {chapter}, {size} submissions, {os.cpu_count()} CPUs"]
-    base = None
+def benchmark(
+    chapters: list[str], size: int, jobs: list[int], cell_timeout: int | None = None,
+    use_sandbox: bool = True,
+) -> str:  # fmt: skip
+    """Grade a generated class of `size` submissions per chapter once per value of `jobs`."""
+    where = "in the sandbox" if use_sandbox else "without the sandbox"
+    lines = [f"benchmark: {size} submissions per chapter, {os.cpu_count()} CPUs, {where}"]
     with tempfile.TemporaryDirectory(prefix="nbgrader-bench-") as tmp:
         course = Path(tmp) / "course"
-        release(course, [chapter])
-        names = make_class(course, chapter, size)
-        for n in jobs:
-            start = time.perf_counter()
-            with MemorySampler() as memory:
-                results = autograde(course, chapter, names, jobs=n, cell_timeout=cell_timeout)
-            seconds = time.perf_counter() - start
-            base = base or seconds
-            bad = [r.student for r in results if r.status != "graded"]
-            lines.append(
-                f"--jobs {n}: {seconds:7.1f} s in all, {seconds / size:6.1f} s per submission, "
-                f"speed-up {base / seconds:4.2f}x, peak memory {memory.peak / 2**30:5.2f} GiB"
-                + (f", not graded: {bad}" if bad else "")
-            )
+        release(course, chapters)
+        for chapter in chapters:
+            names = make_class(course, chapter, size)
+            base = None
+            for n in jobs:
+                start = time.perf_counter()
+                with MemorySampler() as memory:
+                    results = autograde(
+                        course, chapter, names, jobs=n, cell_timeout=cell_timeout,
+                        use_sandbox=use_sandbox,
+                    )  # fmt: skip
+                seconds = time.perf_counter() - start
+                base = base or seconds
+                bad = [r.student for r in results if r.status != "graded"]
+                lines.append(
+                    f"{chapter} --jobs {n}: {seconds:7.1f} s in all, "
+                    f"{seconds / size:5.1f} s per submission, speed-up {base / seconds:4.2f}x, "
+                    f"peak memory {memory.peak / 2**30:5.2f} GiB"
+                    + (f", not graded: {bad}" if bad else "")
+                )
+                print(lines[-1], flush=True)
     return "\n".join(lines)
 
 
@@ -871,6 +993,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the config's 300)")
     p.add_argument("--notebook-timeout", type=float, help="seconds per notebook (default: none)")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run kernels as yourself, with network (see helpers/sandbox.py)",
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=float,
+        default=sandbox.Limits().memory_bytes / 2**30,
+        help="GiB of address space per kernel (default: %(default)g)",
+    )
+    p.add_argument(
+        "--process-limit",
+        type=int,
+        default=sandbox.Limits().processes,
+        help="processes and threads per kernel (default: %(default)s)",
+    )
     p = sub.add_parser("feedback", help="feedback HTML per student, hidden tests removed")
     p.add_argument("chapter")
     p = sub.add_parser("export", help="scores.csv and summary.csv into <course>/exports")
@@ -879,10 +1018,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("summary", help="print the class summary per graded part")
     p.add_argument("chapters", nargs="+")
     p = sub.add_parser("benchmark", help="grade a generated class; time --jobs 1 and 2")
-    p.add_argument("--chapter", default="01-kernels")
+    p.add_argument("--chapter", nargs="+", default=["01-kernels"])
     p.add_argument("--students", type=int, default=6)
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     p.add_argument("--cell-timeout", type=int)
+    p.add_argument("--no-sandbox", action="store_true")
     args = parser.parse_args(argv)
     course = args.course
 
@@ -896,9 +1036,13 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         print(report.format())
     elif args.command == "autograde":
+        limits = sandbox.Limits(int(args.memory_limit * 2**30), args.process_limit)
+        if not args.no_sandbox:
+            print(sandbox.format_availability())
+            print(f"Limits per kernel: {limits.describe()}")
         results = autograde(
             course, args.chapter, args.student, args.jobs, args.cell_timeout,
-            args.notebook_timeout,
+            args.notebook_timeout, use_sandbox=not args.no_sandbox, limits=limits,
         )  # fmt: skip
         print(format_results(results))
         return 0 if all(r.status in {"graded", "missing"} for r in results) else 1
@@ -911,7 +1055,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "summary":
         print(format_summary(class_summary(score_rows(course, _chapters(args.chapters)))))
     elif args.command == "benchmark":
-        print(benchmark(args.chapter, args.students, args.jobs, args.cell_timeout))
+        benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
+                  use_sandbox=not args.no_sandbox)  # fmt: skip
     return 0
 
 

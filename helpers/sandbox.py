@@ -8,9 +8,9 @@ grader reads, open network sockets, fork without end and fill memory and disk.
 The sandbox is a Jupyter kernel spec, `course-sandbox`, whose launcher (this module) starts
 the ordinary IPython kernel like this:
 
-* **its own unprivileged user**: a numeric uid per grading slot (61000 + slot, no account
-  needed), so parallel students never share one, and files of the grader's (mode 0700 course
-  folder, the gradebook, `~/.ssh`) are out of reach;
+* **its own unprivileged user**: a numeric uid from 61000 up, no account needed, claimed with
+  a lock so that no two kernels on the machine share one, even from two grading runs; files of
+  the grader's (mode 0700 course folder, the gradebook, `~/.ssh`) are out of reach;
 * **no network**: a new network namespace with only a down loopback, so every socket fails;
   the kernel talks to nbgrader over Unix sockets (`--KernelManager.transport=ipc`) instead;
 * **only the submission visible**: a mount namespace in which the course folder and the
@@ -34,18 +34,24 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import fcntl
 import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 KERNEL_NAME = "course-sandbox"
 BASE_UID = 61000
+UID_COUNT = 1000
+UID_LOCKS = Path(tempfile.gettempdir()) / "course-sandbox-uids"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSED_THROUGH = ("COURSE_FAST", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "LANG", "LC_ALL")
 PR_SET_PDEATHSIG = 1
@@ -105,11 +111,17 @@ def availability() -> dict[str, str | None]:
             found["network"] = found["files"] = found["processes"] = reason
     found["limits"] = None
     found["environment"] = None
+    missing = [c for c in ("memory", "pids") if root and _own_cgroup(c) is None]
+    found["cgroups"] = (
+        "needs root" if not root else
+        f"no writable {' or '.join(missing)} cgroup: per-process limits only" if missing else None
+    )  # fmt: skip
     return found
 
 
 def full_isolation() -> bool:
-    return all(reason is None for reason in availability().values())
+    """Whether kernels can run as another uid in their own namespaces (cgroups are a bonus)."""
+    return all(reason is None for layer, reason in availability().items() if layer != "cgroups")
 
 
 def format_availability() -> str:
@@ -143,28 +155,148 @@ def install_kernel(folder: Path) -> Path:
     return Path(folder)
 
 
+def _own_cgroup(controller: str) -> Path | None:
+    """This process's cgroup folder for `controller` (v1) or its unified folder (v2)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, names, path = line.split(":", 2)
+        if controller in names.split(","):
+            folder = CGROUP_ROOT / controller / path.lstrip("/")
+            return folder if os.access(folder, os.W_OK) else None
+    unified = CGROUP_ROOT / "cgroup.controllers"
+    for line in lines:
+        if line.startswith("0::") and unified.exists():
+            folder = CGROUP_ROOT / line[3:].lstrip("/")
+            return folder if os.access(folder, os.W_OK) else None
+    return None
+
+
+def make_cgroups(name: str, limits: Limits) -> list[Path]:
+    """Control groups that cap the total memory and process count of one kernel and its children.
+
+    Where this process may create them (root on cgroup v1, or a delegated v2 tree); otherwise
+    an empty list, and only the per-process limits apply.
+    """
+    made = []
+    settings = {
+        "memory": {"memory.limit_in_bytes": limits.memory_bytes, "memory.max": limits.memory_bytes},
+        "pids": {"pids.max": limits.processes},
+    }
+    for controller, files in settings.items():
+        parent = _own_cgroup(controller)
+        if parent is None:
+            continue
+        folder = parent / name
+        try:
+            folder.mkdir(exist_ok=True)
+            written = 0
+            for file, value in files.items():
+                if (folder / file).exists():
+                    (folder / file).write_text(str(value))
+                    written += 1
+            if written:
+                made.append(folder)
+            else:
+                folder.rmdir()
+        except OSError:
+            continue
+    return made
+
+
+def remove_cgroup(folder: Path) -> dict[str, int]:
+    """Kill whatever still runs in a cgroup, read its peaks, remove it."""
+    peaks = {}
+    for file in ("memory.max_usage_in_bytes", "memory.peak", "pids.peak"):
+        try:
+            peaks[file.split(".")[0]] = int((folder / file).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
+        except OSError:
+            break
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+    return peaks
+
+
+def live_processes(uid: int) -> list[str]:
+    """Processes of `uid` still running (a killed kernel may linger a moment as a zombie)."""
+    found = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-u", str(uid)],
+                           capture_output=True, text=True).stdout.splitlines()  # fmt: skip
+    return [line for line in found if line.split()[1][0] != "Z"]
+
+
+def claim_uid(first: int) -> tuple[int, int]:
+    """A sandbox uid no other grading run on this machine holds: (uid, lock file descriptor).
+
+    Two `autograde` commands at once (two chapters in two terminals) must not share a uid: the
+    process limit is per uid, and one kernel could read the other's scratch folder. The claim is
+    an exclusive `flock` on a file per uid, released when the descriptor is closed (or the
+    grader dies); a uid that still has processes is skipped.
+    """
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for uid in [*range(first, BASE_UID + UID_COUNT), *range(BASE_UID, first)]:
+        descriptor = os.open(UID_LOCKS / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            continue
+        if live_processes(uid):  # strays of a grader that was killed: leave that uid alone
+            os.close(descriptor)
+            continue
+        return uid, descriptor
+    raise RuntimeError(f"all {UID_COUNT} sandbox uids from {BASE_UID} are in use")
+
+
 class Slot:
     """A scratch folder and a uid for one kernel run; `env()` is what nbgrader needs to use it.
 
-    Use it in a `with` block: the scratch folder (and all the kernel wrote) goes afterwards.
+    Use it in a `with` block: the uid is claimed on entry, and released, with the scratch folder
+    (and all the kernel wrote) and its cgroups removed, on exit.
     """
 
     def __init__(self, number: int, hide: list[Path], limits: Limits, isolate: bool) -> None:
-        self.uid = BASE_UID + number
+        self.number, self.uid = number, BASE_UID + number
         self.hide, self.limits, self.isolate = [Path(p) for p in hide], limits, isolate
         self.scratch = Path(tempfile.mkdtemp(prefix=f"course-sandbox-{number}-"))
         self.home, self.runtime = self.scratch / "home", self.scratch / "runtime"
+        self._lock: int | None = None
 
     def __enter__(self) -> Slot:
+        if self.isolate:
+            self.uid, self._lock = claim_uid(BASE_UID + self.number)
         os.chmod(self.scratch, 0o711)
         for folder in (self.home, self.runtime):
             folder.mkdir(mode=0o700)
             if self.isolate:
                 os.chown(folder, self.uid, self.uid)
+        self.cgroups = make_cgroups(self.scratch.name, self.limits) if self.isolate else []
+        self.peaks: dict[str, int] = {}
         return self
 
     def __exit__(self, *exc) -> None:
+        for folder in self.cgroups:
+            self.peaks.update(remove_cgroup(folder))
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def env(self) -> dict[str, str]:
         return {
@@ -172,6 +304,7 @@ class Slot:
             "COURSE_SANDBOX_UID": str(self.uid) if self.isolate else "",
             "COURSE_SANDBOX_HOME": str(self.home),
             "COURSE_SANDBOX_HIDE": os.pathsep.join(str(p) for p in self.hide),
+            "COURSE_SANDBOX_CGROUPS": os.pathsep.join(str(p) for p in self.cgroups),
             **self.limits.as_env(),
         }
 
@@ -253,6 +386,8 @@ def launch(connection_file: str) -> None:
     if not uid:  # no root here: limits, scratch folder and clean environment only
         _enter_kernel(connection_file)
     os.chown(connection_file, int(uid), int(uid))
+    for folder in filter(None, os.environ.get("COURSE_SANDBOX_CGROUPS", "").split(os.pathsep)):
+        (Path(folder) / "cgroup.procs").write_text(str(os.getpid()))
     os.execvp(
         "unshare",
         ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount", "--",

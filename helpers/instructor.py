@@ -10,7 +10,8 @@ Every command works on a course folder the instructor owns, outside the reposito
     python -m helpers.instructor feedback 01-kernels          # feedback/, hidden tests removed
     python -m helpers.instructor export 01-kernels            # scores.csv + summary.csv
     python -m helpers.instructor summary 01-kernels           # which parts the class found hard
-    python -m helpers.instructor benchmark --students 6       # seconds per submission, --jobs 2
+    python -m helpers.instructor benchmark --chapter 01-kernels 05-mnist-cnn --students 60
+                                                              # seconds per submission, --jobs 2
 
 Why the wrapping: nbgrader grades one notebook at a time and its SQLite gradebook takes one
 writer at a time, so `--jobs N` runs one `nbgrader autograde --student S` process per student,
@@ -20,7 +21,9 @@ the course's feedback removes them and the tracebacks that quote them, and every
 and feedback page is scanned for the CANARY strings planted in solutions and hidden tests.
 After grading, each notebook is checked: a graded cell that never ran (`sys.exit`, `os._exit`,
 a killed kernel) scores zero, and a scan of the student's own code flags tampering with the
-checking tools for review.
+checking tools for review; what happened is written into the gradebook (the notebook flagged,
+a comment on its first answer). Every kernel runs in the grading sandbox (`helpers.sandbox`:
+its own uid, no network, the course hidden, memory and process limits) unless `--no-sandbox`.
 """
 
 from __future__ import annotations
@@ -334,6 +337,8 @@ class StudentResult:
     message: str = ""
     flags: list[str] = field(default_factory=list)
     attempts: int = 1
+    kernel_peaks: dict[str, int] = field(default_factory=dict)  # sandbox cgroups: memory, pids
+    sandbox_uid: int | None = None
 
 
 def submitted_students(course: Path, chapter: str) -> list[str]:
@@ -474,8 +479,9 @@ def zero_parts(course: Path, chapter: str, student: str, parts: list[str]) -> No
 def record_outcome(course: Path, result: StudentResult) -> bool:
     """Write what happened into the gradebook: the notebook flagged, a comment on its first answer.
 
-    The instructor then sees it in formgrader too, not only in grading-log.json. Returns False
-    when the gradebook holds no submission to write on (a student who never submitted).
+    The instructor then sees it in formgrader too, not only in grading-log.json. A clean result
+    changes nothing (a flag is for a human to clear). Returns False when the gradebook holds no
+    submission to write on (a student who never submitted).
     """
     notes = [f"status {result.status}: {result.message}"] if result.status != "graded" else []
     notes += result.flags
@@ -491,9 +497,12 @@ def record_outcome(course: Path, result: StudentResult) -> bool:
                                       result.student)  # fmt: skip
         except MissingEntry:
             return False
-        notebook.flagged = bool(notes)
-        comment.auto_comment = ("Autograder: " + " | ".join(notes)) if notes else None
-        gb.db.commit()
+        if notes:  # nothing to say: leave nbgrader's own comment ("No response.") and flag
+            notebook.flagged = True
+            before = comment.auto_comment or ""
+            kept = "" if not before or before.startswith("Autograder:") else f" ({before})"
+            comment.auto_comment = "Autograder: " + " | ".join(notes) + kept
+            gb.db.commit()
     return True
 
 
@@ -527,10 +536,13 @@ def grade_student(
     hidden = sandbox.default_hidden(course)
     with sandbox.Slot(slot, hidden, limits or sandbox.Limits(), isolate) as place:
         extra = {**place.env(), "JUPYTER_PATH": str(Path(course) / SANDBOX_DIR)}
-        return _grade_student(
+        result = _grade_student(
             course, chapter, student, cell_timeout, notebook_timeout, retries,
             extra_env=extra, extra_args=place.nbgrader_args(),
         )  # fmt: skip
+    result.kernel_peaks = place.peaks
+    result.sandbox_uid = place.uid if isolate else None
+    return result
 
 
 def _grade_student(
@@ -594,7 +606,11 @@ def _grade_student(
             continue
         result.status = "error"
         last = [line for line in output.splitlines() if "ERROR" in line or "Error" in line]
+        log_file = course / "logs" / chapter / f"{student}.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_file.write_text(output)
         result.message = f"{student}: nbgrader autograde failed: " + " | ".join(last[-3:])
+        result.message += f" (log: {log_file})"
         break
     graded = course / "autograded" / student / chapter / NOTEBOOK
     if result.status != "corrupt" and submitted.exists():
@@ -673,7 +689,14 @@ def autograde(
 def format_results(results: list[StudentResult]) -> str:
     lines = []
     for r in results:
-        lines.append(f"{r.status:<10} {r.student:<14} {r.seconds:6.1f} s  {r.message}".rstrip())
+        peaks = r.kernel_peaks
+        used = (
+            f" (kernel peak {peaks.get('memory', 0) / 2**30:.2f} GiB, {peaks.get('pids', 0)} tasks)"
+            if peaks else ""
+        )  # fmt: skip
+        lines.append(
+            f"{r.status:<10} {r.student:<14} {r.seconds:6.1f} s{used}  {r.message}".rstrip()
+        )
         lines.extend(f"           flag: {flag}" for flag in r.flags)
     return "\n".join(lines)
 

@@ -22,7 +22,7 @@ import nbformat
 import pytest
 import yaml
 
-from helpers import grading, instructor
+from helpers import grading, instructor, sandbox
 
 CHAPTER = "01-kernels"
 PARTS = {
@@ -59,8 +59,19 @@ EXPECTED = {
     "killer": ZERO,  # os._exit(0) kills the kernel: nothing can be graded
     "corrupt": ZERO,  # truncated JSON
     "absent": ZERO,  # on the roster, never submitted
+    "spy": FULL,  # right answers, after trying to read, write and connect (sandbox stops it)
+    "hog": _but(test_hand_output=0.0),  # fills memory: MemoryError at the limit, rest graded
+    "flood": FULL,  # right answers after a million printed lines and one 100 MB line
 }
-ROSTER = sorted(EXPECTED)
+# A fork loop is only safe to grade where the sandbox caps the kernel's memory and processes
+# as a whole (cgroups): each forked copy of a TensorFlow kernel dirties ~300 MB.
+FORK_SAFE = sandbox.full_isolation() and sandbox.availability()["cgroups"] is None
+FORKER = ["forker"] if FORK_SAFE else []
+ROSTER = sorted([*EXPECTED, *FORKER])
+# Graded after the class, alone, under a notebook time limit; not on the LMS roster.
+SLOW_LIMIT = 30  # seconds per notebook
+EXPECTED_AFTER = {"slow": ZERO}
+SPY_REPORT = "sandbox report:"
 
 
 def _student_nb() -> nbformat.NotebookNode:
@@ -110,14 +121,57 @@ def _answers(name: str) -> dict[str, str] | None:
         "sleep": {**ref, "hand_output": "import time\n\ntime.sleep(10**6)\n"},
         "killer": {**ref, "hand_output": "import os\n\nos._exit(0)\n"},
         "corrupt": ref,
+        "spy": {**ref, "hand_output": SPY + ref["hand_output"]},
+        "forker": {**ref, "hand_output": "import os\n\nwhile True:\n    os.fork()\n"},
+        "hog": {
+            **ref,
+            "hand_output": "hoard = []\nwhile True:\n    hoard.append(np.ones(2**26))\n"
+            + ref["hand_output"],
+        },
+        "flood": {
+            **ref,
+            "hand_output": 'print("x" * 10**8)\n'
+            "for i in range(10**6):\n    print(i)\n" + ref["hand_output"],
+        },
+        "slow": {
+            **ref,
+            "hand_output": "import time\n\ntime.sleep(25)\n" + ref["hand_output"],
+            "kernel_bank": "time.sleep(25)\n" + ref["kernel_bank"],
+        },
     }[name]
 
 
-def _submission(name: str) -> nbformat.NotebookNode:
+# What a curious submission tries: the course folder (hidden tests, gradebook), the repository's
+# solutions, the grader's secrets, a fake results file and the network. COURSE is filled in.
+SPY = f"""import json, os, socket
+from pathlib import Path
+
+def attempt(action):
+    try:
+        action()
+        return "done"
+    except Exception as error:
+        return type(error).__name__
+
+course = Path("COURSE")
+report = {{
+    "read hidden tests": attempt(lambda: (course / "source/{CHAPTER}/exercises.ipynb").read_text()),
+    "read solutions": attempt(lambda: Path("{grading.SOLUTIONS_DIR}").iterdir().__next__()),
+    "read gradebook": attempt(lambda: (course / "gradebook.db").read_bytes()),
+    "write results": attempt(lambda: (course / "fake-results.json").write_text("{{}}")),
+    "secret": attempt(lambda: os.environ["GRADER_SECRET"]),
+    "socket": attempt(lambda: socket.create_connection(("127.0.0.1", 9), timeout=3)),
+}}
+print("{SPY_REPORT}", json.dumps(report))
+"""
+
+
+def _submission(name: str, course: Path | None = None) -> nbformat.NotebookNode:
     student = _student_nb()
     answers = _answers(name)
     if answers is not None:  # a student never sees the canary comments of the solutions
         answers = {k: re.sub(r"^.*CANARY.*\n", "", v, flags=re.M) for k, v in answers.items()}
+        answers = {k: v.replace("COURSE", str(course)) for k, v in answers.items()}
     nb = student if answers is None else grading.fill_answers(student, answers)
     if name == "tamper":
         for cell in nb.cells:
@@ -129,7 +183,7 @@ def _submission(name: str) -> nbformat.NotebookNode:
     return nb
 
 
-def _write_lms_folder(folder: Path) -> None:
+def _write_lms_folder(folder: Path, course: Path) -> None:
     """Submissions as an LMS exports them: <student>_<UTC time>_exercises.ipynb, one folder."""
     folder.mkdir(parents=True)
     for name in ROSTER:
@@ -137,7 +191,7 @@ def _write_lms_folder(folder: Path) -> None:
             continue
         stamp = "20250305T100000Z" if name == "late" else "20250301T100000Z"
         path = folder / f"{name}_{stamp}_exercises.ipynb"
-        nbformat.write(_submission(name), path)
+        nbformat.write(_submission(name, course), path)
         if name == "corrupt":
             path.write_text(path.read_text()[:700])  # truncated JSON
     # An older blank upload by `ref`: a duplicate, which collect must report and ignore.
@@ -152,9 +206,16 @@ def graded_round(tmp_path_factory):
     course = base / "course"
     zip_path = instructor.release(course, [CHAPTER])
     lms = base / "lms"
-    _write_lms_folder(lms)
+    _write_lms_folder(lms, course)
     report = instructor.collect(course, CHAPTER, lms, roster=ROSTER, due=instructor.parse_time(DUE))
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("GRADER_SECRET", "s3cret")  # what a spy would like to read
     results = instructor.autograde(course, CHAPTER, jobs=2, cell_timeout=CELL_TIMEOUT)
+    grading.submit(course, CHAPTER, "slow", _submission("slow", course))
+    results += instructor.autograde(
+        course, CHAPTER, ["slow"], cell_timeout=CELL_TIMEOUT, notebook_timeout=SLOW_LIMIT
+    )
+    monkeypatch.undo()
     pages = instructor.feedback(course, CHAPTER)
     scores_csv, summary_csv = instructor.export(course, [CHAPTER])
     return {
@@ -264,6 +325,23 @@ def test_feedback_filter_removes_hidden_tests_and_their_traceback():
     assert cell.outputs[0]["traceback"] == ["CheckFailed: wrong\nHint: h"]
 
 
+def test_unreadable_notebooks_are_named_with_the_reason(tmp_path):
+    good = tmp_path / "good.ipynb"
+    nbformat.write(_student_nb(), good)
+    assert instructor.notebook_problem(good) is None
+    truncated = tmp_path / "truncated.ipynb"
+    truncated.write_text(good.read_text()[:500])
+    assert "not a readable notebook (NotJSONError" in instructor.notebook_problem(truncated)
+    old_format = tmp_path / "v3.ipynb"
+    old_format.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": "x"}))
+    assert "not a readable notebook" in instructor.notebook_problem(old_format)
+    twice = _student_nb()
+    twice.cells.append(next(c for c in twice.cells if grading.grade_id(c) == "hand_output"))
+    doubled = tmp_path / "doubled.ipynb"
+    nbformat.write(twice, doubled)
+    assert instructor.notebook_problem(doubled) == "grade_id used twice: hand_output"
+
+
 def test_class_summary_statistics():
     rows = [
         {"student": s, "chapter": "c", "p": v, "score": v, "max_score": 2.0}
@@ -306,9 +384,9 @@ def test_collect_reports_missing_duplicate_late_and_stray_files(graded_round):
 @pytest.mark.slow
 def test_exported_scores_match_every_expectation(graded_round):
     rows = {row["student"]: row for row in _csv(graded_round["scores_csv"])}
-    assert set(rows) == set(EXPECTED)
+    assert set(rows) == set(EXPECTED) | set(EXPECTED_AFTER) | set(FORKER)
     wrong = []
-    for student, parts in EXPECTED.items():
+    for student, parts in {**EXPECTED, **EXPECTED_AFTER}.items():
         row = rows[student]
         for part, points in parts.items():
             if float(row[part]) != points:
@@ -326,8 +404,11 @@ def test_exported_scores_match_every_expectation(graded_round):
 def test_class_summary_per_part(graded_round):
     summary = {row["part"]: row for row in _csv(graded_round["summary_csv"])}
     assert set(summary) == set(PARTS) | {"total"}
+    everyone = {**EXPECTED, **EXPECTED_AFTER}
+    rows = {row["student"]: row for row in _csv(graded_round["scores_csv"])}
+    everyone.update({s: {p: float(rows[s][p]) for p in PARTS} for s in FORKER})
     for part, points in PARTS.items():
-        values = [EXPECTED[s][part] for s in EXPECTED]
+        values = [everyone[s][part] for s in everyone]
         assert float(summary[part]["max_score"]) == points
         assert float(summary[part]["mean"]) == pytest.approx(sum(values) / len(values), abs=1e-3)
         assert int(summary[part]["full"]) == sum(v == points for v in values)
@@ -341,7 +422,7 @@ def test_parallel_grading_kept_the_gradebook_whole(graded_round):
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     table = _auto_scores(course)
-    submitted = set(ROSTER) - {"absent"}
+    submitted = (set(ROSTER) - {"absent"}) | set(EXPECTED_AFTER)
     assert {student for student, _ in table} == submitted
     assert all((s, p) in table for s in submitted for p in PARTS)
 
@@ -366,7 +447,8 @@ def test_faults_are_reported_by_student_and_file(graded_round):
     assert (course / "submitted" / "corrupt" / CHAPTER / "exercises.ipynb.corrupt").exists()
     killer = results["killer"]
     assert killer.status == "error" and killer.message.startswith("killer:")
-    others = {s: r.status for s, r in results.items() if s not in {"corrupt", "killer"}}
+    faulty = {"corrupt", "killer", "forker", "slow"}  # the last two: see their own tests
+    others = {s: r.status for s, r in results.items() if s not in faulty}
     assert set(others.values()) == {"graded"}, others
 
 
@@ -388,7 +470,7 @@ def test_attacks_gain_nothing_or_are_flagged(graded_round):
 @pytest.mark.slow
 def test_feedback_shows_hints_but_no_hidden_test(graded_round):
     pages = {page.parts[-3]: page for page in graded_round["pages"]}
-    assert set(pages) == set(ROSTER) - {"absent", "corrupt", "killer"}
+    assert set(ROSTER) - {"absent", "corrupt", "killer", "forker"} <= set(pages)
     course = graded_round["course"]
     autograded = (course / "autograded" / "wrong" / CHAPTER / grading.NOTEBOOK).read_text()
     assert "CANARY hidden" in autograded  # what plain generate_feedback would have printed
@@ -414,3 +496,92 @@ def test_regrading_serially_in_another_order_keeps_scores_and_manual_grades(grad
     after = _auto_scores(course)
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
     assert after["wrong", "test_hand_output"][1] == 0.5
+
+
+def _outputs(course: Path, student: str, cell_id: str) -> list[dict]:
+    graded = nbformat.read(course / "autograded" / student / CHAPTER / grading.NOTEBOOK, 4)
+    return next(c for c in graded.cells if grading.grade_id(c) == cell_id).outputs
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sandbox.full_isolation(), reason="the sandbox needs root and unshare")
+def test_sandbox_stops_reading_writing_secrets_and_network(graded_round):
+    """The spy's report, printed from inside the grader: everything it tried failed."""
+    course = graded_round["course"]
+    text = "".join(o.get("text", "") for o in _outputs(course, "spy", "hand_output"))
+    report = json.loads(text.split(SPY_REPORT, 1)[1])
+    assert set(report) == {
+        "read hidden tests", "read solutions", "read gradebook", "write results", "secret",
+        "socket",
+    }  # fmt: skip
+    assert all(outcome != "done" for outcome in report.values()), report
+    assert not (course / "fake-results.json").exists()
+    assert "imports socket" in "\n".join(graded_round["results"]["spy"].flags)
+
+
+@pytest.mark.slow
+def test_memory_hog_stops_at_the_limit_and_the_rest_is_graded(graded_round):
+    course, result = graded_round["course"], graded_round["results"]["hog"]
+    errors = [o["ename"] for o in _outputs(course, "hog", "hand_output") if "ename" in o]
+    assert errors == ["MemoryError"]
+    assert result.status == "graded"
+    if result.kernel_peaks.get("memory"):  # measured by the sandbox's cgroup
+        assert result.kernel_peaks["memory"] <= sandbox.Limits().memory_bytes
+
+
+@pytest.mark.slow
+def test_output_flood_leaves_a_small_notebook(graded_round):
+    course = graded_round["course"]
+    path = course / "autograded" / "flood" / CHAPTER / grading.NOTEBOOK
+    assert path.stat().st_size < 1_000_000
+    text = "".join(o.get("text", "") for o in _outputs(course, "flood", "hand_output"))
+    # nbgrader kept 1000 lines (the 100 MB one first); the course's cap cut that to 100,000.
+    assert "output cut: 100,00" in text and len(text) < 101_000
+    page = next(p for p in graded_round["pages"] if p.parts[-3] == "flood")
+    assert page.stat().st_size < 2_000_000
+
+
+@pytest.mark.slow
+def test_notebook_time_limit_stops_a_slow_notebook(graded_round):
+    result = graded_round["results"]["slow"]
+    assert result.status == "time limit" and result.message.startswith("slow:")
+    assert result.seconds < SLOW_LIMIT + 30
+    assert "scored zero" in "\n".join(result.flags)
+
+
+@pytest.mark.slow
+def test_gradebook_records_what_happened(graded_round):
+    """Faults and flags reach the gradebook: the notebook is flagged, the first answer says why."""
+    course = graded_round["course"]
+    expected = {
+        "slow": "time limit", "killer": "status error", "corrupt": "status corrupt",
+        "patch": "replaces checks.check_close", "hog": None, "ref": None,
+    }  # fmt: skip
+    with instructor.gradebook(course) as gb:
+        for student, words in expected.items():
+            notebook = gb.find_submission_notebook("exercises", CHAPTER, student)
+            comment = gb.find_comment("hand_output", "exercises", CHAPTER, student).auto_comment
+            if words is None:
+                assert not notebook.flagged and comment is None, (student, comment)
+            else:
+                assert notebook.flagged and words in (comment or ""), (student, comment)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FORK_SAFE, reason="needs the sandbox with memory and pids cgroups")
+def test_fork_loop_is_contained_and_leaves_nothing_behind(graded_round):
+    """`while True: os.fork()` meets the pids and memory caps; its part scores zero."""
+    result = graded_round["results"]["forker"]
+    rows = {row["student"]: row for row in _csv(graded_round["scores_csv"])}
+    assert float(rows["forker"]["test_hand_output"]) == 0
+    # Either the kernel survives the failed fork (the rest is graded) or the cgroup's OOM killer
+    # ends it (status error, everything zero); it never gains.
+    rest = [float(rows["forker"][p]) == points for p, points in PARTS.items()][1:]
+    assert list(PARTS)[0] == "test_hand_output"
+    survived = result.status == "graded" and all(rest)
+    killed = result.status == "error" and not any(rest)
+    assert survived or killed, (result, rows["forker"])
+    assert result.seconds < 4 * CELL_TIMEOUT + 120
+    assert result.kernel_peaks["pids"] <= sandbox.Limits().processes
+    assert result.kernel_peaks["memory"] <= sandbox.Limits().memory_bytes
+    assert sandbox.live_processes(result.sandbox_uid) == []

@@ -8,6 +8,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from helpers import metrics
+
 # The shifts (down, right) in pixels that test-time augmentation averages over by default:
 # the image itself and one-pixel moves in the four directions.
 TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
@@ -99,7 +101,7 @@ def accuracy(predicted: Any, labels: Any) -> float:
     if predicted.ndim != 1 or predicted.size == 0:
         raise ValueError(f"expected a non-empty 1-D array of classes, got shape {predicted.shape}")
     labels = _as_labels(labels, len(predicted))
-    return float(np.mean(predicted == labels))
+    return metrics.accuracy(labels, predicted)
 
 
 def member_accuracies(member_probs: Any, labels: Any) -> np.ndarray:

@@ -33,7 +33,6 @@ import ast
 import csv
 import json
 import os
-import queue
 import re
 import shutil
 import signal
@@ -54,6 +53,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import LimitOutput
 from traitlets import Integer
 
@@ -487,8 +487,6 @@ def record_outcome(course: Path, result: StudentResult) -> bool:
     notes += result.flags
     source = nbformat.read(Path(course) / "source" / result.chapter / NOTEBOOK, as_version=4)
     first_answer = next(grading.grade_id(c) for c in source.cells if grading.is_answer_cell(c))
-    from nbgrader.api import MissingEntry
-
     with gradebook(course) as gb:
         try:
             notebook = gb.find_submission_notebook(Path(NOTEBOOK).stem, result.chapter,
@@ -522,26 +520,26 @@ def grade_student(
     cell_timeout: int | None = None,
     notebook_timeout: float | None = None,
     retries: int = 2,
-    slot: int | None = None,
+    use_sandbox: bool = False,
     limits: sandbox.Limits | None = None,
 ) -> StudentResult:
     """Autograde one student's notebook in its own nbgrader process, then check the result.
 
-    With a `slot` number the kernel runs in the grading sandbox (`helpers.sandbox`) as that
-    slot's user, under `limits`.
+    With `use_sandbox` the kernel runs in the grading sandbox (`helpers.sandbox`), as a uid of
+    its own, under `limits`; the course folder must hold the kernel spec (`autograde` puts it).
     """
-    if slot is None:
+    if not use_sandbox:
         return _grade_student(course, chapter, student, cell_timeout, notebook_timeout, retries)
     isolate = sandbox.full_isolation()
     hidden = sandbox.default_hidden(course)
-    with sandbox.Slot(slot, hidden, limits or sandbox.Limits(), isolate) as place:
+    with sandbox.Slot(hidden, limits or sandbox.Limits(), isolate) as place:
         extra = {**place.env(), "JUPYTER_PATH": str(Path(course) / SANDBOX_DIR)}
         result = _grade_student(
             course, chapter, student, cell_timeout, notebook_timeout, retries,
             extra_env=extra, extra_args=place.nbgrader_args(),
         )  # fmt: skip
     result.kernel_peaks = place.peaks
-    result.sandbox_uid = place.uid if isolate else None
+    result.sandbox_uid = place.uid
     return result
 
 
@@ -652,29 +650,20 @@ def autograde(
 
     Each student is graded by its own `nbgrader autograde --student` process; a failure (bad
     notebook, time limit, crash) is reported by student and file and leaves the others alone.
-    With `use_sandbox` (the default) each kernel runs in the grading sandbox, one uid per job.
+    With `use_sandbox` (the default) each kernel runs in the grading sandbox, with a uid of its own.
     Results are appended to `<course>/grading-log.json`.
     """
     course = open_course(course)
     use_wal(course)
     names = students or submitted_students(course, chapter)
-    free_slots: queue.Queue[int] = queue.Queue()
-    for number in range(max(1, jobs)):
-        free_slots.put(number)
     if use_sandbox:
         sandbox.install_kernel(course / SANDBOX_DIR)
 
     def one(student: str) -> StudentResult:
-        if not use_sandbox:
-            return grade_student(course, chapter, student, cell_timeout, notebook_timeout)
-        number = free_slots.get()
-        try:
-            return grade_student(
-                course, chapter, student, cell_timeout, notebook_timeout,
-                slot=number, limits=limits,
-            )  # fmt: skip
-        finally:
-            free_slots.put(number)
+        return grade_student(
+            course, chapter, student, cell_timeout, notebook_timeout,
+            use_sandbox=use_sandbox, limits=limits,
+        )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(one, names))

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import fcntl
+import functools
 import json
 import os
 import resource
@@ -93,8 +94,13 @@ class Limits:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.cache
 def availability() -> dict[str, str | None]:
-    """Each isolation layer mapped to None (works here) or the reason it does not."""
+    """Each isolation layer mapped to None (works here) or the reason it does not.
+
+    Probed once per process (it starts `unshare`): a machine's abilities do not change while
+    a class is graded.
+    """
     root = os.geteuid() == 0
     found = {}
     for layer in ("user", "network", "files", "processes"):
@@ -241,7 +247,7 @@ def live_processes(uid: int) -> list[str]:
     return [line for line in found if line.split()[1][0] != "Z"]
 
 
-def claim_uid(first: int) -> tuple[int, int]:
+def claim_uid() -> tuple[int, int]:
     """A sandbox uid no other grading run on this machine holds: (uid, lock file descriptor).
 
     Two `autograde` commands at once (two chapters in two terminals) must not share a uid: the
@@ -250,7 +256,7 @@ def claim_uid(first: int) -> tuple[int, int]:
     grader dies); a uid that still has processes is skipped.
     """
     UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
-    for uid in [*range(first, BASE_UID + UID_COUNT), *range(BASE_UID, first)]:
+    for uid in range(BASE_UID, BASE_UID + UID_COUNT):
         descriptor = os.open(UID_LOCKS / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -271,16 +277,16 @@ class Slot:
     (and all the kernel wrote) and its cgroups removed, on exit.
     """
 
-    def __init__(self, number: int, hide: list[Path], limits: Limits, isolate: bool) -> None:
-        self.number, self.uid = number, BASE_UID + number
+    def __init__(self, hide: list[Path], limits: Limits, isolate: bool) -> None:
+        self.uid: int | None = None  # claimed on entry when isolating
         self.hide, self.limits, self.isolate = [Path(p) for p in hide], limits, isolate
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"course-sandbox-{number}-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
         self.home, self.runtime = self.scratch / "home", self.scratch / "runtime"
         self._lock: int | None = None
 
     def __enter__(self) -> Slot:
         if self.isolate:
-            self.uid, self._lock = claim_uid(BASE_UID + self.number)
+            self.uid, self._lock = claim_uid()
         os.chmod(self.scratch, 0o711)
         for folder in (self.home, self.runtime):
             folder.mkdir(mode=0o700)

@@ -149,7 +149,7 @@ def test_plain_kernel_reaches_everything(tmp_path, course, listening_port):
 def test_sandboxed_kernel_sees_only_what_it_needs(tmp_path, course, listening_port):
     limits = sandbox.Limits(memory_bytes=5 * 2**30)
     hidden = sandbox.default_hidden(course)
-    with sandbox.Slot(3, hidden, limits, isolate=True) as slot:
+    with sandbox.Slot(hidden, limits, isolate=True) as slot:
         found = json.loads(_run(_probe(course, listening_port), slot, tmp_path))
         cgroups = list(slot.cgroups)
     assert found["uid"] == slot.uid >= sandbox.BASE_UID
@@ -178,7 +178,7 @@ def test_without_root_only_limits_and_a_clean_environment_apply(tmp_path, course
         "print(os.environ.get('GRADER_SECRET'), resource.getrlimit(resource.RLIMIT_AS)[0], "
         "os.getcwd())\n"
     )
-    with sandbox.Slot(0, sandbox.default_hidden(course), limits, isolate=False) as slot:
+    with sandbox.Slot(sandbox.default_hidden(course), limits, isolate=False) as slot:
         printed = _run(code, slot, tmp_path).split()
         home = str(slot.home)
     assert printed == ["None", str(limits.memory_bytes), home]
@@ -187,11 +187,11 @@ def test_without_root_only_limits_and_a_clean_environment_apply(tmp_path, course
 
 @needs_isolation
 def test_two_slots_never_share_a_uid(tmp_path):
-    """Not even two grading runs asking for the same slot number (the lock is machine-wide)."""
-    first = sandbox.Slot(0, [], sandbox.Limits(), isolate=True)
-    second = sandbox.Slot(0, [], sandbox.Limits(), isolate=True)
+    """Each claims a free uid under a machine-wide lock, so two grading runs never collide."""
+    first = sandbox.Slot([], sandbox.Limits(), isolate=True)
+    second = sandbox.Slot([], sandbox.Limits(), isolate=True)
     with first, second:
         assert first.uid != second.uid
         held = first.uid
-    with sandbox.Slot(0, [], sandbox.Limits(), isolate=True) as again:
+    with sandbox.Slot([], sandbox.Limits(), isolate=True) as again:
         assert again.uid == held  # released on exit

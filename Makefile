@@ -42,11 +42,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab
 
 students: $(STAMP)
-	$(BIN)/python -m helpers.grading students
+	$(BIN)/python -m grader.students
 
 check: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make check NB=chapters/01-kernels/exercises.ipynb"; exit 2; }
-	$(BIN)/python -m helpers.grading check "$(NB)"
+	$(BIN)/python -m helpers.precheck "$(NB)"
 
 clean:
 	rm -rf _build

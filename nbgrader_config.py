@@ -1,6 +1,6 @@
 """nbgrader settings shared by every course folder of this course.
 
-`helpers.grading.make_course` writes a course folder whose own nbgrader_config.py loads this file
+`grader.course.make_course` writes a course folder whose own nbgrader_config.py loads this file
 and sets the folder's root and gradebook; the repository itself is never a course folder (nbgrader
 would delete `chapters/` contents when it releases into it).
 """
@@ -23,17 +23,20 @@ c.OverwriteCells.add_missing_cells = True
 # course's preprocessor removes the hidden-test regions and the tracebacks that quote them.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "helpers.instructor.HideHiddenTests",
+    "grader.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# Autograding as nbgrader does it, but with the course's output cap in place of LimitOutput:
-# a million printed lines or one 100 MB line leaves a small autograded notebook.
+# Autograding as nbgrader does it, with two changes. `grader.hidden.ExecuteAndGrade` runs the
+# notebook like nbgrader's Execute, then runs every test cell's visible and hidden tests in the
+# grader's own process against the live kernel: the verdict is never the kernel's. The course's
+# output cap replaces LimitOutput: a million printed lines or one 100 MB line leaves a small
+# autograded notebook.
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "grader.hidden.ExecuteAndGrade",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "helpers.instructor.CapOutput",
+    "grader.preprocessors.CapOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

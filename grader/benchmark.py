@@ -1,0 +1,96 @@
+"""`course-grade benchmark`: grade a generated class serially and in parallel, and time it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+
+from grader.autograde import autograde
+from grader.fixtures import load_fixtures, submit
+from grader.notebooks import fill_answers
+from grader.paths import NOTEBOOK
+from grader.release import release
+
+
+def make_class(course: Path, chapter: str, size: int) -> list[str]:
+    """Submit `size` made-up notebooks for `chapter`: the chapter's fixtures, round robin."""
+    student_nb = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
+    fixtures = load_fixtures(chapter)
+    names = []
+    for number in range(size):
+        fixture = fixtures[number % len(fixtures)]
+        nb = student_nb if fixture.answers is None else fill_answers(
+            student_nb, fixture.answers
+        )  # fmt: skip
+        name = f"s{number:03d}-{fixture.student}"
+        submit(course, chapter, name, nb)
+        names.append(name)
+    return names
+
+
+class MemorySampler:
+    """Peak resident memory of this process's children (graders and kernels), sampled."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.peak, self.interval, self._stop = 0, interval, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def benchmark(
+    chapters: list[str], size: int, jobs: list[int], cell_timeout: int | None = None,
+    use_sandbox: bool = True,
+) -> str:  # fmt: skip
+    """Grade a generated class of `size` submissions per chapter once per value of `jobs`."""
+    where = "in the sandbox" if use_sandbox else "without the sandbox"
+    lines = [f"benchmark: {size} submissions per chapter, {os.cpu_count()} CPUs, {where}"]
+    with tempfile.TemporaryDirectory(prefix="nbgrader-bench-") as tmp:
+        course = Path(tmp) / "course"
+        release(course, chapters)
+        for chapter in chapters:
+            names = make_class(course, chapter, size)
+            base = None
+            for n in jobs:
+                start = time.perf_counter()
+                with MemorySampler() as memory:
+                    results = autograde(
+                        course, chapter, names, jobs=n, cell_timeout=cell_timeout,
+                        use_sandbox=use_sandbox,
+                    )  # fmt: skip
+                seconds = time.perf_counter() - start
+                base = base or seconds
+                bad = [r.student for r in results if r.status != "graded"]
+                lines.append(
+                    f"{chapter} --jobs {n}: {seconds:7.1f} s in all, "
+                    f"{seconds / size:5.1f} s per submission, speed-up {base / seconds:4.2f}x, "
+                    f"peak memory {memory.peak / 2**30:5.2f} GiB"
+                    + (f", not graded: {bad}" if bad else "")
+                )
+                print(lines[-1], flush=True)
+    return "\n".join(lines)

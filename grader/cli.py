@@ -1,0 +1,144 @@
+"""`course-grade`: the instructor's grading round on real nbgrader."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader import sandbox
+from grader.autograde import autograde, format_results
+from grader.benchmark import benchmark
+from grader.collect import collect, parse_time, read_roster
+from grader.course import default_course
+from grader.export import class_summary, export, format_summary, score_rows
+from grader.feedback import feedback
+from grader.paths import graded_chapters
+from grader.release import release
+
+
+def _chapters(values: list[str]) -> list[str]:
+    known = graded_chapters()
+    chosen = known if values == ["all"] else values
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown chapters {unknown}; expected some of {known} or 'all'")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="course-grade",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--course", type=Path, default=default_course(),
+        help="the course folder, outside the repository (default: %(default)s)",
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="student versions into <course>/release and a zip")
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
+    p.add_argument("--zip", type=Path, help="where to write the zip for the LMS")
+    p = sub.add_parser("collect", help="bring an LMS export or a submitted/ tree into the course")
+    p.add_argument("chapter")
+    p.add_argument(
+        "source", type=Path, help="LMS folder (<student>_<time>_exercises.ipynb) or a tree"
+    )
+    p.add_argument("--roster", type=Path, help="student ids, one a line (or a CSV with `id`)")
+    p.add_argument("--due", help="due date, UTC, e.g. 2025-03-01T23:59:00Z")
+    p = sub.add_parser("autograde", help="grade every submission, in parallel with --jobs")
+    p.add_argument("chapter")
+    p.add_argument("--jobs", type=int, default=1, help="students graded at once (default 1)")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the config's 300)")
+    p.add_argument("--notebook-timeout", type=float, help="seconds per notebook (default: none)")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run kernels as yourself, with network (see grader/sandbox.py)",
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=float,
+        default=sandbox.Limits().memory_bytes / 2**30,
+        help="GiB of address space per kernel (default: %(default)g)",
+    )
+    p.add_argument(
+        "--process-limit",
+        type=int,
+        default=sandbox.Limits().processes,
+        help="processes and threads per kernel (default: %(default)s)",
+    )
+    p = sub.add_parser("feedback", help="feedback HTML per student, hidden tests removed")
+    p.add_argument("chapter")
+    p = sub.add_parser("export", help="scores.csv and summary.csv into <course>/exports")
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
+    p.add_argument("--to", type=Path, help="folder for the CSV files")
+    p = sub.add_parser("summary", help="print the class summary per graded part")
+    p.add_argument("chapters", nargs="+")
+    p = sub.add_parser("benchmark", help="grade a generated class; time --jobs 1 and 2")
+    p.add_argument("--chapter", nargs="+", default=["01-kernels"])
+    p.add_argument("--students", type=int, default=6)
+    p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--cell-timeout", type=int)
+    p.add_argument("--no-sandbox", action="store_true")
+    p = sub.add_parser("selftest", help="grade a chapter's made-up submissions, compare scores")
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
+    p.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    course = args.course
+
+    if args.command == "release":
+        print(f"Released into {course / 'release'}; zip for the LMS: "
+              f"{release(course, _chapters(args.chapters), args.zip)}")  # fmt: skip
+    elif args.command == "collect":
+        report = collect(
+            course, args.chapter, args.source, read_roster(args.roster),
+            parse_time(args.due) if args.due else None,
+        )  # fmt: skip
+        print(report.format())
+    elif args.command == "autograde":
+        limits = sandbox.Limits(int(args.memory_limit * 2**30), args.process_limit)
+        if not args.no_sandbox:
+            print(sandbox.format_availability())
+            print(f"Limits per kernel: {limits.describe()}")
+        results = autograde(
+            course, args.chapter, args.student, args.jobs, args.cell_timeout,
+            args.notebook_timeout, use_sandbox=not args.no_sandbox, limits=limits,
+        )  # fmt: skip
+        print(format_results(results))
+        return 0 if all(r.status in {"graded", "missing"} for r in results) else 1
+    elif args.command == "feedback":
+        pages = feedback(course, args.chapter)
+        print(f"{len(pages)} feedback pages in {course / 'feedback'}")
+    elif args.command == "export":
+        for path in export(course, _chapters(args.chapters), args.to):
+            print(f"wrote {path}")
+    elif args.command == "summary":
+        print(format_summary(class_summary(score_rows(course, _chapters(args.chapters)))))
+    elif args.command == "benchmark":
+        benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
+                  use_sandbox=not args.no_sandbox)  # fmt: skip
+    elif args.command == "selftest":
+        return _selftest(_chapters(args.chapters), args.jobs)
+    return 0
+
+
+def _selftest(chapters: list[str], jobs: int) -> int:
+    import tempfile
+
+    from grader.fixtures import format_verdicts, selftest
+
+    bad = 0
+    for chapter in chapters:
+        with tempfile.TemporaryDirectory(prefix="course-selftest-") as tmp:
+            verdicts = selftest(chapter, Path(tmp) / "course", jobs=jobs)
+        print(format_verdicts(verdicts), flush=True)
+        bad += sum(not v.ok for v in verdicts)
+    print(f"{bad} unexpected scores" if bad else "Every fixture scored as expected.")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

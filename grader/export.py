@@ -1,0 +1,129 @@
+"""`course-grade export` and `summary`: scores per student and part, statistics per part."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from grader.autograde import LOG_NAME
+from grader.course import gradebook
+from grader.paths import NOTEBOOK
+
+
+def score_rows(course: Path, chapters: list[str]) -> list[dict]:
+    """One row per student and chapter: total, each part, late seconds, status and flags."""
+    course = Path(course)
+    log_path = course / LOG_NAME
+    log = json.loads(log_path.read_text()) if log_path.exists() else {}
+    rows = []
+    with gradebook(course) as gb:
+        students = sorted(s.id for s in gb.students)
+        for chapter in chapters:
+            assignment = gb.find_assignment(chapter)
+            parts = sorted(
+                (cell.name, float(cell.max_score))
+                for notebook in assignment.notebooks
+                for cell in notebook.grade_cells
+                if cell.max_score > 0
+            )
+            for student in students:
+                row = {"student": student, "chapter": chapter}
+                try:
+                    submission = gb.find_submission(chapter, student)
+                except Exception:
+                    submission = None
+                scores = {}
+                if submission is not None:
+                    notebook = gb.find_submission_notebook(Path(NOTEBOOK).stem, chapter, student)
+                    scores = {g.name: float(g.score) for g in notebook.grades if g.max_score > 0}
+                for name, _ in parts:
+                    row[name] = scores.get(name, 0.0)
+                row["score"] = sum(row[name] for name, _ in parts)
+                row["max_score"] = sum(points for _, points in parts)
+                row["seconds_late"] = (
+                    float(submission.total_seconds_late or 0) if submission is not None else 0.0
+                )
+                entry = log.get(chapter, {}).get(student, {})
+                row["status"] = entry.get("status", "graded" if submission else "missing")
+                if submission is None:
+                    row["status"] = "missing"
+                row["flags"] = "; ".join(entry.get("flags", []))
+                rows.append(row)
+    return rows
+
+
+def class_summary(rows: list[dict]) -> list[dict]:
+    """Per chapter and graded part: max, mean, median, full / partial / zero counts, histogram."""
+    summary = []
+    reserved = {"student", "chapter", "score", "max_score", "seconds_late", "status", "flags"}
+    for chapter in sorted({row["chapter"] for row in rows}):
+        mine = [row for row in rows if row["chapter"] == chapter]
+        parts = [key for key in mine[0] if key not in reserved] + ["score"]
+        for part in parts:
+            values = [float(row[part]) for row in mine]
+            top = max(values) if part != "score" else float(mine[0]["max_score"])
+            counts = Counter(values)
+            summary.append(
+                {
+                    "chapter": chapter,
+                    "part": "total" if part == "score" else part,
+                    "students": len(values),
+                    "mean": round(statistics.fmean(values), 3),
+                    "median": statistics.median(values),
+                    "full": sum(v == top for v in values) if top > 0 else 0,
+                    "zero": sum(v == 0 for v in values),
+                    "distribution": " ".join(f"{v:g}:{counts[v]}" for v in sorted(counts)),
+                }
+            )
+    return summary
+
+
+def part_max(course: Path, chapter: str) -> dict[str, float]:
+    """Points of each graded part of a chapter, from the gradebook."""
+    with gradebook(course) as gb:
+        assignment = gb.find_assignment(chapter)
+        return {
+            cell.name: float(cell.max_score)
+            for notebook in assignment.notebooks
+            for cell in notebook.grade_cells
+            if cell.max_score > 0
+        }
+
+
+def export(course: Path, chapters: list[str], folder: Path | None = None) -> tuple[Path, Path]:
+    """Write scores.csv (per student and chapter) and summary.csv (per graded part)."""
+    course = Path(course)
+    folder = Path(folder or course / "exports")
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = score_rows(course, chapters)
+    scores_path, summary_path = folder / "scores.csv", folder / "summary.csv"
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    with scores_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = class_summary(rows)
+    for item in summary:
+        if item["part"] != "total":
+            item["max_score"] = part_max(course, item["chapter"])[item["part"]]
+    with summary_path.open("w", newline="") as handle:
+        fields = ["chapter", "part", "max_score", "students", "mean", "median", "full", "zero"]
+        writer = csv.DictWriter(handle, [*fields, "distribution"], restval="")
+        writer.writeheader()
+        writer.writerows(summary)
+    return scores_path, summary_path
+
+
+def format_summary(summary: list[dict]) -> str:
+    lines = [f"{'chapter':<12} {'part':<20} {'mean':>6} {'median':>6}  full/zero  distribution"]
+    for s in summary:
+        lines.append(
+            f"{s['chapter']:<12} {s['part']:<20} {s['mean']:>6g} {s['median']:>6g}  "
+            f"{s['full']:>4}/{s['zero']:<4}  {s['distribution']}"
+        )
+    return "\n".join(lines)

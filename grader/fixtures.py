@@ -1,0 +1,185 @@
+"""Made-up submissions and `course-grade selftest`: the reference, a blank one, wrong answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from grader.course import make_course
+from grader.notebooks import fill_answers, solution_answers
+from grader.paths import NOTEBOOK, SOLUTIONS_DIR, WRONG_ANSWERS_DIR
+
+OUTPUT_PART = "output shows: "  # a verdict on printed text rather than on a graded cell
+
+
+def submit(course: Path, chapter: str, student: str, nb: nbformat.NotebookNode) -> Path:
+    """Place a student's notebook where `nbgrader autograde` looks for it."""
+    target = Path(course) / "submitted" / student / chapter / NOTEBOOK
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
+@dataclass(frozen=True)
+class PartScore:
+    """The score of one graded cell of one student's notebook."""
+
+    score: float
+    max_score: float
+
+
+def scores(course: Path, chapter: str) -> dict[str, dict[str, PartScore]]:
+    """Scores per student and graded cell, read from the course's nbgrader gradebook."""
+    from nbgrader.api import Gradebook
+
+    result: dict[str, dict[str, PartScore]] = {}
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
+        for submission in gb.assignment_submissions(chapter):
+            notebook = gb.find_submission_notebook(
+                Path(NOTEBOOK).stem, chapter, submission.student.id
+            )
+            result[submission.student.id] = {
+                grade.name: PartScore(float(grade.score), float(grade.max_score))
+                for grade in notebook.grades
+                if grade.max_score > 0
+            }
+    return result
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """A made-up submission and what it must score: all points, none, or all but `loses`."""
+
+    student: str
+    description: str
+    answers: dict[str, str] | None  # None: the untouched student notebook
+    loses: tuple[str, ...] | None  # None: must score zero in total
+    shows: str = ""  # text the graded test cells must print, e.g. a warning they must survive
+
+    def expected(self, part: str, max_score: float) -> float:
+        if self.loses is None or part in self.loses:
+            return 0.0
+        return max_score
+
+
+def load_fixtures(chapter: str, per_submission: int = 3) -> list[Fixture]:
+    """The reference solution, the blank notebook and tests/wrong_answers/<chapter>.yml.
+
+    To keep grading time down, up to `per_submission` answers share one made-up submission when
+    they touch different answer cells and break different parts: each must still lose exactly
+    its own parts, and every part that none of them breaks keeps full marks.
+    """
+    import yaml
+
+    source = nbformat.read(SOLUTIONS_DIR / chapter / NOTEBOOK, as_version=4)
+    reference = solution_answers(source)
+    fixtures = [
+        Fixture("reference", "the reference solution", reference, ()),
+        Fixture("blank", "the untouched student notebook", None, None),
+    ]
+    path = WRONG_ANSWERS_DIR / f"{chapter}.yml"
+    entries = list(enumerate(yaml.safe_load(path.read_text()) if path.exists() else [], 1))
+    groups: list[list[tuple[int, dict]]] = []
+    for number, entry in entries:
+        unknown = set(entry["answers"]) - set(reference)
+        if unknown:
+            raise KeyError(f"{path.name}: {entry['name']!r} names unknown cells {sorted(unknown)}")
+        for group in groups:
+            cells = {cell for _, other in group for cell in other["answers"]}
+            broken = {part for _, other in group for part in other["loses"]}
+            if (
+                len(group) < per_submission
+                and not cells & set(entry["answers"])
+                and not broken & set(entry["loses"])
+            ):
+                group.append((number, entry))
+                break
+        else:
+            groups.append([(number, entry)])
+    for group in groups:
+        loses = tuple(part for _, entry in group for part in entry["loses"])
+        answers = dict(reference)
+        for _, entry in group:
+            answers.update(entry["answers"])
+        fixtures.append(
+            Fixture(
+                student=("wrong" if loses else "right") + "_".join(f"{n:02d}" for n, _ in group),
+                description=" + ".join(entry["name"] for _, entry in group),
+                answers=answers,
+                loses=loses,
+                shows=" ".join(entry.get("shows", "") for _, entry in group).strip(),
+            )
+        )
+    return fixtures
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one fixture scored on one graded part, against what it had to score."""
+
+    student: str
+    description: str
+    part: str
+    score: float
+    max_score: float
+    expected: float
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.score - self.expected) < 1e-9
+
+
+def selftest(chapter: str, course: Path, jobs: int = 2) -> list[Verdict]:
+    """Autograde every fixture of `chapter` with real nbgrader and compare with expectations."""
+    from grader import sandbox
+    from grader.autograde import autograde
+    from grader.release import release
+
+    course = make_course(Path(course))
+    release(course, [chapter])
+    student_nb = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
+    fixtures = load_fixtures(chapter)
+    for fixture in fixtures:
+        nb = student_nb if fixture.answers is None else fill_answers(student_nb, fixture.answers)
+        submit(course, chapter, fixture.student, nb)
+    autograde(course, chapter, jobs=jobs, use_sandbox=sandbox.full_isolation())
+    table = scores(course, chapter)
+    verdicts = []
+    for fixture in (f for f in fixtures if f.shows):
+        graded = nbformat.read(
+            course / "autograded" / fixture.student / chapter / NOTEBOOK, as_version=4
+        )
+        printed = "".join(
+            output.get("text", "")
+            for cell in graded.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")
+            for output in cell.get("outputs", [])
+        )
+        found = float(fixture.shows in printed)
+        verdicts.append(
+            Verdict(fixture.student, fixture.description, f"{OUTPUT_PART}{fixture.shows}",
+                    found, 1.0, 1.0)
+        )  # fmt: skip
+    for fixture in fixtures:
+        for part, got in sorted(table[fixture.student].items()):
+            verdicts.append(
+                Verdict(
+                    fixture.student, fixture.description, part, got.score, got.max_score,
+                    fixture.expected(part, got.max_score),
+                )
+            )  # fmt: skip
+    return verdicts
+
+
+def format_verdicts(verdicts: list[Verdict]) -> str:
+    """A table of scores per fixture and part, with the mismatches marked."""
+    lines = []
+    for v in verdicts:
+        mark = "ok " if v.ok else "BAD"
+        lines.append(
+            f"{mark} {v.student:<9} {v.part:<24} {v.score:g}/{v.max_score:g} "
+            f"(expected {v.expected:g})  {v.description}"
+        )
+    return "\n".join(lines)

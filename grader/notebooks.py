@@ -1,0 +1,105 @@
+"""Reading nbgrader notebooks: cells by grade_id, answers, solution and hidden-test regions."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+
+SOLUTION_REGION = re.compile(
+    r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.M | re.S
+)
+MARKER_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
+HIDDEN_REGION = re.compile(
+    r"^[^\n]*BEGIN HIDDEN TESTS.*?^[^\n]*END HIDDEN TESTS[^\n]*(\n|$)", re.M | re.S
+)
+HIDDEN_BODY = re.compile(
+    r"^[^\n]*BEGIN HIDDEN TESTS[^\n]*\n(?P<body>.*?)^[^\n]*END HIDDEN TESTS", re.M | re.S
+)
+# A hidden region whose first line is this runs alone in the grader, without the visible part
+# (for parts whose visible checks use objects that cannot leave the student's kernel).
+HIDDEN_ONLY = "# grader: hidden tests only"
+
+
+def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
+    """The nbgrader grade_id of a cell, or None for a cell nbgrader does not track."""
+    return nbgrader_meta(cell).get("grade_id")
+
+
+def is_answer_cell(cell: nbformat.NotebookNode) -> bool:
+    """Whether a cell is an autograded answer (a code cell with a solution region)."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("solution")) and not meta.get("grade")
+
+
+def is_test_cell(cell: nbformat.NotebookNode) -> bool:
+    """Whether a cell is an autograded test (a graded code cell without a solution)."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def solution_answers(source: nbformat.NotebookNode) -> dict[str, str]:
+    """The reference answer of every answer cell, as a student would type it (no markers)."""
+    return {
+        grade_id(cell): MARKER_LINE.sub("", cell.source).strip() + "\n"
+        for cell in source.cells
+        if is_answer_cell(cell)
+    }
+
+
+def fill_answers(student: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """A copy of the student notebook with the given answer cells replaced by `answers`."""
+    nb = nbformat.from_dict(student)
+    known = {grade_id(cell) for cell in nb.cells if is_answer_cell(cell)}
+    unknown = set(answers) - known
+    if unknown:
+        raise KeyError(f"no answer cells named {sorted(unknown)}; the notebook has {sorted(known)}")
+    for cell in nb.cells:
+        if is_answer_cell(cell) and grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
+def without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of an instructor notebook whose test cells keep their visible tests only."""
+    copy = nbformat.from_dict(nb)
+    for cell in copy.cells:
+        if cell.cell_type == "code":
+            cell.source = HIDDEN_REGION.sub("", cell.source)
+    return copy
+
+
+def grader_test_source(cell: nbformat.NotebookNode) -> str:
+    """The code the grader runs for a test cell: visible tests and hidden tests, in order.
+
+    With `HIDDEN_ONLY` as the hidden region's first line, the hidden tests alone.
+    """
+    match = HIDDEN_BODY.search(cell.source)
+    hidden = match["body"] if match else ""
+    if hidden.lstrip().startswith(HIDDEN_ONLY):
+        return hidden
+    return HIDDEN_REGION.sub(lambda m: hidden, cell.source)
+
+
+def defined_names(source: str) -> list[str]:
+    """Top-level names an answer cell defines (functions, classes, assigned variables)."""
+    try:
+        tree = ast.parse(MARKER_LINE.sub("", source))
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for leaf in ast.walk(target):
+                    if isinstance(leaf, ast.Name):
+                        names.append(leaf.id)
+    return list(dict.fromkeys(names))

@@ -1,0 +1,520 @@
+"""Grade inside a sandbox: the student's kernel runs walled off from the grader.
+
+What plain nbgrader isolates: nothing. `nbgrader autograde` starts the student's kernel as the
+grader's own user, in the grader's environment, next to the course folder, so a submission can
+read `../../source` (the hidden tests), the gradebook and environment secrets, list other
+processes' command lines, leave files in /tmp for the next kernel, open network sockets, fork
+without end and fill memory and disk.
+
+The sandbox is a Jupyter kernel spec, `course-sandbox`, whose launcher (this module) starts the
+ordinary IPython kernel inside bubblewrap (`bwrap`, Debian package `bubblewrap`). Each wall,
+and what it stops:
+
+* **user**: a numeric uid of its own from 61000 up (no account needed), claimed with a lock so
+  that no two kernels on the machine share one; the process limit is per uid; no capabilities
+  and no setuid (bwrap sets no_new_privs). Needs root.
+* **files**, an allow-list: the kernel's root is an empty read-only tmpfs into which only /usr
+  (and the /lib, /bin links), /etc/ld.so.cache and /etc/localtime, the Python install, the venv
+  and the course's `helpers/` are bound, read-only, at their own paths; the scratch home and
+  the runtime folder (connection file, ipc sockets) are bound read-write. Not the rest of the
+  repository (solutions/ holds every hidden test, grader/ the instructor's code), not the
+  course folder, not the grader's home. As root the launcher first binds these into a private
+  staging folder (`/run/course-sandbox`, in a mount namespace of its own), so the kernel's uid
+  reaches them even where a folder above is private (mktemp -d, /root 0700, homes 0750).
+* **processes**: a PID namespace and its own /proc: no other process is visible (no command
+  lines, no /proc/PID/environ); everything the kernel started dies with it (--die-with-parent).
+* **network**: a network namespace with only its own loopback: no socket reaches the host or
+  anything else; the kernel talks to nbgrader over Unix sockets (`transport=ipc`) instead.
+* **ipc**: private /tmp and /dev/shm (tmpfs, 256 MiB each, gone with the kernel), SysV IPC,
+  UTS and cgroup namespaces; no user namespaces inside (--disable-userns); a new session.
+* **environment**: only PATH, HOME, locale, matplotlib's settings and the COURSE_* switches.
+* **limits**: address space (memory), file size (a disk filler gets SIGXFSZ), no core dumps,
+  and processes per uid (a fork loop stops at the limit); **cgroups** cap the total memory and
+  tasks of the kernel and its children where this machine lets us make them.
+
+Without root, bwrap still builds every wall but the uid (unprivileged user namespaces); where
+bwrap cannot run, the kernel gets only the environment, the scratch folder and the limits.
+`availability()` says which walls are up here. GPUs are not passed in: kernels run on the CPU.
+
+    python -m grader.sandbox check    # what this machine can isolate
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import fcntl
+import functools
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.paths import REPO_ROOT
+
+KERNEL_NAME = "course-sandbox"
+BASE_UID = 61000
+UID_COUNT = 1000
+PROBE_UID = BASE_UID + UID_COUNT  # availability() tries bwrap as this uid, outside the pool
+UID_LOCKS = Path(tempfile.gettempdir()) / "course-sandbox-uids"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
+STAGE = Path("/run/course-sandbox")  # where root's launcher stages the binds (own mount ns)
+TMPFS_BYTES = 256 * 2**20  # each of the kernel's /tmp and /dev/shm
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")  # fonts: matplotlib
+PASSED_THROUGH = ("COURSE_FAST", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "LANG", "LC_ALL")
+PR_SET_PDEATHSIG = 1
+CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 4096, 16384, 1 << 18
+WALLS = ("files", "processes", "network", "ipc")  # the ones bwrap builds
+LAYERS = {
+    "user": "a uid of its own: the grader's files and processes are out of reach",
+    "files": "allow-list tree: Python, the venv and helpers/ read-only, nothing else",
+    "processes": "own PID namespace and /proc: no host processes; all die with the kernel",
+    "network": "own network namespace: no socket reaches anything",
+    "ipc": "private /tmp, /dev/shm, SysV IPC; no user namespaces inside",
+    "limits": "memory, file size, no core dumps (and processes per uid with its own uid)",
+    "environment": "clean environment: no secrets of the grader's",
+    "cgroups": "total memory and tasks of the kernel and its children",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandboxed kernel may use."""
+
+    memory_bytes: int = 6 * 2**30  # address space; TensorFlow alone maps about 2 GiB
+    processes: int = 256  # tasks (processes and threads) of the slot's user
+    file_bytes: int = 256 * 2**20  # the largest file it may write
+
+    def as_env(self) -> dict[str, str]:
+        return {
+            "COURSE_SANDBOX_MEMORY": str(self.memory_bytes),
+            "COURSE_SANDBOX_PROCESSES": str(self.processes),
+            "COURSE_SANDBOX_FILE": str(self.file_bytes),
+        }
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Limits:
+        default = cls()
+        return cls(
+            int(env.get("COURSE_SANDBOX_MEMORY", default.memory_bytes)),
+            int(env.get("COURSE_SANDBOX_PROCESSES", default.processes)),
+            int(env.get("COURSE_SANDBOX_FILE", default.file_bytes)),
+        )
+
+    def describe(self) -> str:
+        return (
+            f"memory {self.memory_bytes / 2**30:g} GiB, {self.processes} processes, "
+            f"files up to {self.file_bytes / 2**20:g} MiB"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# What this machine can do
+# --------------------------------------------------------------------------------------------
+
+
+def _bwrap_problem(root: bool) -> str | None:
+    """Why bwrap cannot build the walls here (None: it can), tried as the kernel's uid would."""
+    if not os.access(BWRAP, os.X_OK):
+        return "no bwrap (install the Debian package bubblewrap)"
+    command = [BWRAP, *_namespace_args(), *_system_args(), "--proc", "/proc", "--dev", "/dev",
+               "--", "/usr/bin/true"]  # fmt: skip
+    as_kernel = {"user": PROBE_UID, "group": PROBE_UID, "extra_groups": []} if root else {}
+    probe = subprocess.run(command, capture_output=True, text=True, **as_kernel)
+    if probe.returncode != 0:  # e.g. unprivileged user namespaces switched off
+        return f"bwrap failed: {probe.stderr.strip()[:200]}"
+    return None
+
+
+@functools.cache
+def availability() -> dict[str, str | None]:
+    """Each wall mapped to None (up on this machine) or the reason it is not.
+
+    Probed once per process (it starts bwrap): a machine's abilities do not change while a
+    class is graded.
+    """
+    root = os.geteuid() == 0
+    found: dict[str, str | None] = {"user": None if root else "needs root"}
+    problem = _bwrap_problem(root)
+    found.update(dict.fromkeys(WALLS, problem))
+    found["limits"] = found["environment"] = None
+    missing = [c for c in ("memory", "pids") if root and _own_cgroup(c) is None]
+    found["cgroups"] = (
+        "needs root" if not root else
+        f"no writable {' or '.join(missing)} cgroup: per-process limits only" if missing else None
+    )  # fmt: skip
+    return found
+
+
+def full_isolation() -> bool:
+    """Whether kernels get every wall: own uid and bwrap's namespaces (cgroups are a bonus)."""
+    return all(reason is None for layer, reason in availability().items() if layer != "cgroups")
+
+
+def format_availability() -> str:
+    lines = ["What the grading sandbox can isolate on this machine:"]
+    for layer, reason in availability().items():
+        lines.append(f"  {layer:<12} {'yes' if reason is None else 'no: ' + reason}")
+        lines.append(f"  {'':<12}   ({LAYERS[layer]})")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Set-up on the grader's side
+# --------------------------------------------------------------------------------------------
+
+
+def default_hidden(course: Path) -> list[Path]:
+    """What a kernel must never see. The sandbox is an allow-list, so this is informational."""
+    return [Path(course).resolve(), Path.home().resolve(), REPO_ROOT]
+
+
+def install_kernel(folder: Path) -> Path:
+    """Write the `course-sandbox` kernel spec under `folder` (put `folder` on JUPYTER_PATH)."""
+    spec_dir = Path(folder) / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-m", "grader.sandbox", "kernel", "-f", "{connection_file}"],
+        "display_name": "Python 3 (grading sandbox)",
+        "language": "python",
+        "interrupt_mode": "message",  # a signal would not cross bwrap's new session
+        "env": {"PYTHONPATH": str(REPO_ROOT)},  # for the launcher only: the kernel's is clean
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return Path(folder)
+
+
+def _own_cgroup(controller: str) -> Path | None:
+    """This process's cgroup folder for `controller` (v1) or its unified folder (v2)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, names, path = line.split(":", 2)
+        if controller in names.split(","):
+            folder = CGROUP_ROOT / controller / path.lstrip("/")
+            return folder if os.access(folder, os.W_OK) else None
+    unified = CGROUP_ROOT / "cgroup.controllers"
+    for line in lines:
+        if line.startswith("0::") and unified.exists():
+            folder = CGROUP_ROOT / line[3:].lstrip("/")
+            return folder if os.access(folder, os.W_OK) else None
+    return None
+
+
+def make_cgroups(name: str, limits: Limits) -> list[Path]:
+    """Control groups that cap the total memory and process count of one kernel and its children.
+
+    Where this process may create them (root on cgroup v1, or a delegated v2 tree); otherwise
+    an empty list, and only the per-process limits apply.
+    """
+    made = []
+    settings = {
+        "memory": {"memory.limit_in_bytes": limits.memory_bytes, "memory.max": limits.memory_bytes},
+        "pids": {"pids.max": limits.processes},
+    }
+    for controller, files in settings.items():
+        parent = _own_cgroup(controller)
+        if parent is None:
+            continue
+        folder = parent / name
+        try:
+            folder.mkdir(exist_ok=True)
+            written = 0
+            for file, value in files.items():
+                if (folder / file).exists():
+                    (folder / file).write_text(str(value))
+                    written += 1
+            if written:
+                made.append(folder)
+            else:
+                folder.rmdir()
+        except OSError:
+            continue
+    return made
+
+
+def remove_cgroup(folder: Path) -> dict[str, int]:
+    """Kill whatever still runs in a cgroup, read its peaks, remove it."""
+    peaks = {}
+    for file in ("memory.max_usage_in_bytes", "memory.peak", "pids.peak"):
+        try:
+            peaks[file.split(".")[0]] = int((folder / file).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
+        except OSError:
+            break
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+    return peaks
+
+
+def live_processes(uid: int) -> list[str]:
+    """Processes of `uid` still running (a killed kernel may linger a moment as a zombie)."""
+    found = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-u", str(uid)],
+                           capture_output=True, text=True).stdout.splitlines()  # fmt: skip
+    return [line for line in found if line.split()[1][0] != "Z"]
+
+
+def claim_uid() -> tuple[int, int]:
+    """A sandbox uid no other grading run on this machine holds: (uid, lock file descriptor).
+
+    Two `autograde` commands at once (two chapters in two terminals) must not share a uid: the
+    process limit is per uid, and one kernel could signal the other. The claim is an exclusive
+    `flock` on a file per uid, released when the descriptor is closed (or the grader dies); a
+    uid that still has processes is skipped.
+    """
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for uid in range(BASE_UID, BASE_UID + UID_COUNT):
+        descriptor = os.open(UID_LOCKS / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            continue
+        if live_processes(uid):  # strays of a grader that was killed: leave that uid alone
+            os.close(descriptor)
+            continue
+        return uid, descriptor
+    raise RuntimeError(f"all {UID_COUNT} sandbox uids from {BASE_UID} are in use")
+
+
+class Slot:
+    """A fresh scratch folder (home, runtime) and a uid for one kernel; `env()` is for nbgrader.
+
+    Use it in a `with` block: the uid is claimed on entry, and released, with the scratch folder
+    (and all the kernel wrote) and its cgroups removed, on exit. `hide` is ignored: the kernel
+    sees an allow-list (see the module's docstring).
+    """
+
+    def __init__(self, hide: list[Path], limits: Limits, isolate: bool) -> None:
+        self.uid: int | None = None  # claimed on entry when isolating
+        self.hide, self.limits, self.isolate = [Path(p) for p in hide], limits, isolate
+        self.walls = availability()["files"] is None  # bwrap works here
+        self.scratch = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
+        self.home, self.runtime = self.scratch / "home", self.scratch / "runtime"
+        self._lock: int | None = None
+
+    def __enter__(self) -> Slot:
+        if self.isolate:
+            self.uid, self._lock = claim_uid()
+        os.chmod(self.scratch, 0o700 if self.walls else 0o711)  # bwrap needs no way in
+        for folder in (self.home, self.runtime):
+            folder.mkdir(mode=0o700)
+            if self.isolate:
+                os.chown(folder, self.uid, self.uid)
+        self.cgroups = make_cgroups(self.scratch.name, self.limits) if self.isolate else []
+        self.peaks: dict[str, int] = {}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for folder in self.cgroups:
+            self.peaks.update(remove_cgroup(folder))
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def env(self) -> dict[str, str]:
+        return {
+            "JUPYTER_RUNTIME_DIR": str(self.runtime),
+            "COURSE_SANDBOX_UID": str(self.uid) if self.isolate else "",
+            "COURSE_SANDBOX_HOME": str(self.home),
+            "COURSE_SANDBOX_WALLS": "1" if self.walls else "",
+            "COURSE_SANDBOX_CGROUPS": os.pathsep.join(str(p) for p in self.cgroups),
+            **self.limits.as_env(),
+        }
+
+    def nbgrader_args(self) -> list[str]:
+        """Pick the sandbox kernel, and Unix sockets at an absolute path both sides can reach."""
+        return [
+            f"--Execute.kernel_name={KERNEL_NAME}",
+            "--KernelManager.transport=ipc",
+            f"--KernelManager.ip={self.runtime / 'kernel'}",
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# The kernel launcher (runs as the grader, drops to the slot's uid, execs bwrap)
+# --------------------------------------------------------------------------------------------
+
+
+def _kernel_env(home: str) -> dict[str, str]:
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "HOME": home,
+        "USER": "sandbox",
+        "LOGNAME": "sandbox",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+    }
+    env.update({k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
+    return env
+
+
+def _set_limits(limits: Limits, per_user: bool) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if per_user:  # counts every process of the uid: meaningless for the grader's own
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
+
+def _namespace_args() -> list[str]:
+    return ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+            "--die-with-parent",
+            "--new-session", "--hostname", "sandbox"]  # fmt: skip
+
+
+def _system_args() -> list[str]:
+    """The system part of the kernel's tree: /usr, the merged-/usr links, two /etc files."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/", name)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for file in SYSTEM_FILES:
+        if Path(file).exists():
+            args += ["--ro-bind", file, file]
+    return args
+
+
+def _course_paths() -> list[Path]:
+    """What the kernel reads besides the system: Python, the venv, `helpers/` (outermost only).
+
+    Not the rest of the repository: its solutions/ hold every hidden test.
+    """
+    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), REPO_ROOT / "helpers"}
+    paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    return sorted(p for p in paths if not any(q in p.parents for q in paths))
+
+
+def _stage(paths: list[Path]) -> dict[Path, Path]:
+    """Root only: bind `paths` under STAGE in a private mount namespace; the staged copies.
+
+    bwrap resolves its sources as the kernel's uid, which cannot cross a private folder above
+    (mktemp -d, /root); the staged copies sit under /run, which every uid can cross.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def mount(source: str, target: Path, fstype: str | None, flags: int, data: str = "") -> None:
+        encoded = [None if s is None else s.encode() for s in (source, str(target), fstype, data)]
+        if libc.mount(*encoded[:3], ctypes.c_ulong(flags), encoded[3]) != 0:
+            raise OSError(ctypes.get_errno(), f"mount {source} on {target}")
+
+    STAGE.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+    mount("none", Path("/"), None, MS_REC | MS_PRIVATE)
+    mount("tmpfs", STAGE, "tmpfs", 0, "mode=0755,size=64k")
+    staged = {}
+    for number, path in enumerate(paths):
+        staged[path] = STAGE / str(number)
+        staged[path].mkdir()
+        mount(str(path), staged[path], None, MS_BIND | MS_REC)
+    return staged
+
+
+def _bwrap_argv(home: Path, runtime: Path, connection: int, path: str) -> list[str]:
+    """bwrap's command line: the allow-list tree, private /proc /dev /tmp, the namespaces.
+
+    The connection file is copied in (`connection`, an open descriptor) at its own `path`,
+    wherever jupyter_client wrote it (often the host's /tmp, which the kernel must not see).
+    """
+    readable, writable = _course_paths(), [home, runtime]
+    source = _stage(readable + writable) if os.geteuid() == 0 else {}
+    args = [BWRAP, *_namespace_args(), *_system_args()]
+    for folder in readable:
+        args += ["--ro-bind", str(source.get(folder, folder)), str(folder)]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for tmp in ("/tmp", "/dev/shm"):
+        args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", tmp]
+    for folder in writable:  # after /tmp: the scratch folder usually lies in it
+        args += ["--bind", str(source.get(folder, folder)), str(folder)]
+    args += ["--perms", "0400", "--ro-bind-data", str(connection), path]
+    args += ["--remount-ro", "/", "--chdir", str(home), "--clearenv"]
+    for key, value in _kernel_env(str(home)).items():
+        args += ["--setenv", key, value]
+    return [*args, "--", sys.executable, "-m", "ipykernel_launcher", "-f", path]
+
+
+def launch(connection_file: str) -> None:
+    """As the grader: limits, cgroups, the slot's uid, then exec bwrap (or the bare kernel)."""
+    env = os.environ
+    uid = int(env["COURSE_SANDBOX_UID"]) if env.get("COURSE_SANDBOX_UID") else None
+    home = Path(env.get("COURSE_SANDBOX_HOME") or tempfile.mkdtemp(prefix="course-kernel-"))
+    for folder in filter(None, env.get("COURSE_SANDBOX_CGROUPS", "").split(os.pathsep)):
+        (Path(folder) / "cgroup.procs").write_text(str(os.getpid()))
+    walls = env.get("COURSE_SANDBOX_WALLS") == "1"
+    if walls:
+        runtime = Path(env["JUPYTER_RUNTIME_DIR"]).resolve()
+        info = json.loads(Path(connection_file).read_text())
+        if info.get("transport") != "ipc" or runtime not in Path(info["ip"]).resolve().parents:
+            sys.exit(f"course-sandbox: no network inside; use ipc sockets under {runtime}")
+        connection = os.open(connection_file, os.O_RDONLY)  # read by bwrap, as the kernel
+        os.set_inheritable(connection, True)
+        command = _bwrap_argv(home, runtime, connection, connection_file)
+    else:
+        command = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+        if uid is not None:
+            os.chown(connection_file, uid, uid)
+    _set_limits(Limits.from_env(dict(env)), per_user=uid is not None)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        # Changing uid clears the parent-death signal: the kernel dies with nbgrader.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if walls:
+        os.execve(BWRAP, command, {})
+    os.chdir(home)
+    os.execve(sys.executable, command, _kernel_env(str(home)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.sandbox",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="print what this machine can isolate")
+    kernel = sub.add_parser("kernel", help="(used by the kernel spec)")
+    kernel.add_argument("-f", dest="connection_file", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        print(format_availability())
+        print(f"Default limits: {Limits().describe()}")
+        return 0
+    launch(args.connection_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

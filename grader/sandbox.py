@@ -1,40 +1,38 @@
 """Grade inside a sandbox: the student's kernel runs walled off from the grader.
 
-What plain nbgrader isolates: nothing. `nbgrader autograde` starts the student's kernel as the
-grader's own user, in the grader's environment, next to the course folder, so a submission can
-read `../../source` (the hidden tests), the gradebook and environment secrets, list other
-processes' command lines, leave files in /tmp for the next kernel, open network sockets, fork
-without end and fill memory and disk.
+Plain `nbgrader autograde` starts the student's kernel as the grader, in the grader's
+environment, next to the course folder: a submission can read `../../source` (the hidden tests),
+the gradebook and secrets, other processes' command lines, files left in /tmp by the previous
+kernel; open sockets; fork without end; fill memory and disk.
 
-The sandbox is a Jupyter kernel spec, `course-sandbox`, whose launcher (this module) starts the
-ordinary IPython kernel inside bubblewrap (`bwrap`, Debian package `bubblewrap`). Each wall,
-and what it stops:
+The `course-sandbox` kernel spec's launcher (this module) starts the IPython kernel in bubblewrap
+(`bwrap`, Debian package `bubblewrap`). The walls, and what each stops:
 
-* **user**: a numeric uid of its own from 61000 up (no account needed), claimed with a lock so
-  that no two kernels on the machine share one; the process limit is per uid; no capabilities
-  and no setuid (bwrap sets no_new_privs). Needs root.
-* **files**, an allow-list: the kernel's root is an empty read-only tmpfs into which only /usr
-  (and the /lib, /bin links), /etc/ld.so.cache and /etc/localtime, the Python install, the venv
-  and the course's `helpers/` are bound, read-only, at their own paths; the scratch home and
-  the runtime folder (connection file, ipc sockets) are bound read-write. Not the rest of the
-  repository (solutions/ holds every hidden test, grader/ the instructor's code), not the
-  course folder, not the grader's home. As root the launcher first binds these into a private
-  staging folder (`/run/course-sandbox`, in a mount namespace of its own), so the kernel's uid
-  reaches them even where a folder above is private (mktemp -d, /root 0700, homes 0750).
-* **processes**: a PID namespace and its own /proc: no other process is visible (no command
-  lines, no /proc/PID/environ); everything the kernel started dies with it (--die-with-parent).
-* **network**: a network namespace with only its own loopback: no socket reaches the host or
-  anything else; the kernel talks to nbgrader over Unix sockets (`transport=ipc`) instead.
-* **ipc**: private /tmp and /dev/shm (tmpfs, 256 MiB each, gone with the kernel), SysV IPC,
+* **user** (root only): a uid of its own from 61000 up, claimed under a lock (no two kernels on
+  the machine share one; the process limit is per uid); no capabilities, no setuid (bwrap sets
+  no_new_privs): should another wall fail, the kernel is still nobody to the grader's files.
+* **files**, an allow-list: an empty read-only root into which only /usr (and the /bin, /lib
+  links), /etc/ld.so.cache, /etc/localtime, /etc/fonts, the Python install, the venv and the
+  course's `helpers/` are bound read-only at their own paths, plus the scratch home and the
+  runtime folder (ipc sockets) read-write and a copy of the connection file. Not the rest of the
+  repository (solutions/ holds the hidden tests, grader/ the instructor's code), not the course
+  folder, not the grader's home. As root the launcher first binds these under /run/course-sandbox
+  in a mount namespace of its own, so the kernel's uid reaches them whatever the folders above
+  (mktemp -d, /root 0700, homes 0750).
+* **processes**: a PID namespace with its own /proc: no other process (command line, environ)
+  is visible, and everything the kernel started dies with it (--die-with-parent).
+* **network**: a network namespace with only its own loopback: no socket reaches anything; the
+  kernel talks to nbgrader over Unix sockets (`--KernelManager.transport=ipc`).
+* **ipc**: private /tmp and /dev/shm (tmpfs of 256 MiB each, gone with the kernel), SysV IPC,
   UTS and cgroup namespaces; no user namespaces inside (--disable-userns); a new session.
 * **environment**: only PATH, HOME, locale, matplotlib's settings and the COURSE_* switches.
-* **limits**: address space (memory), file size (a disk filler gets SIGXFSZ), no core dumps,
-  and processes per uid (a fork loop stops at the limit); **cgroups** cap the total memory and
-  tasks of the kernel and its children where this machine lets us make them.
+* **limits**: address space, file size (a disk filler gets SIGXFSZ), no core dumps, processes
+  per uid (a fork loop stops); **cgroups** cap the kernel's total memory and tasks, where the
+  machine lets us create them.
 
-Without root, bwrap still builds every wall but the uid (unprivileged user namespaces); where
-bwrap cannot run, the kernel gets only the environment, the scratch folder and the limits.
-`availability()` says which walls are up here. GPUs are not passed in: kernels run on the CPU.
+Without root, bwrap builds every wall but the uid (with unprivileged user namespaces); where it
+cannot run at all, only the environment, the scratch folder and the limits remain.
+`availability()` says which walls stand here. GPUs are not passed in: kernels use the CPU.
 
     python -m grader.sandbox check    # what this machine can isolate
 """
@@ -72,17 +70,9 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")  # fonts: ma
 PASSED_THROUGH = ("COURSE_FAST", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "LANG", "LC_ALL")
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 4096, 16384, 1 << 18
+LIMIT_ENV = {"memory_bytes": "COURSE_SANDBOX_MEMORY", "processes": "COURSE_SANDBOX_PROCESSES",
+             "file_bytes": "COURSE_SANDBOX_FILE"}  # fmt: skip
 WALLS = ("files", "processes", "network", "ipc")  # the ones bwrap builds
-LAYERS = {
-    "user": "a uid of its own: the grader's files and processes are out of reach",
-    "files": "allow-list tree: Python, the venv and helpers/ read-only, nothing else",
-    "processes": "own PID namespace and /proc: no host processes; all die with the kernel",
-    "network": "own network namespace: no socket reaches anything",
-    "ipc": "private /tmp, /dev/shm, SysV IPC; no user namespaces inside",
-    "limits": "memory, file size, no core dumps (and processes per uid with its own uid)",
-    "environment": "clean environment: no secrets of the grader's",
-    "cgroups": "total memory and tasks of the kernel and its children",
-}
 
 
 @dataclass(frozen=True)
@@ -94,20 +84,11 @@ class Limits:
     file_bytes: int = 256 * 2**20  # the largest file it may write
 
     def as_env(self) -> dict[str, str]:
-        return {
-            "COURSE_SANDBOX_MEMORY": str(self.memory_bytes),
-            "COURSE_SANDBOX_PROCESSES": str(self.processes),
-            "COURSE_SANDBOX_FILE": str(self.file_bytes),
-        }
+        return {name: str(getattr(self, field)) for field, name in LIMIT_ENV.items()}
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Limits:
-        default = cls()
-        return cls(
-            int(env.get("COURSE_SANDBOX_MEMORY", default.memory_bytes)),
-            int(env.get("COURSE_SANDBOX_PROCESSES", default.processes)),
-            int(env.get("COURSE_SANDBOX_FILE", default.file_bytes)),
-        )
+        return cls(**{field: int(env[name]) for field, name in LIMIT_ENV.items() if name in env})
 
     def describe(self) -> str:
         return (
@@ -116,9 +97,7 @@ class Limits:
         )
 
 
-# --------------------------------------------------------------------------------------------
-# What this machine can do
-# --------------------------------------------------------------------------------------------
+# --- What this machine can do ---
 
 
 def _bwrap_problem(root: bool) -> str | None:
@@ -142,8 +121,10 @@ def availability() -> dict[str, str | None]:
     class is graded.
     """
     root = os.geteuid() == 0
-    found: dict[str, str | None] = {"user": None if root else "needs root"}
     problem = _bwrap_problem(root)
+    found: dict[str, str | None] = {"user": None}
+    if not root or problem:  # without bwrap the kernel's uid may not even reach Python
+        found["user"] = "needs root" if not root else "needs bwrap too"
     found.update(dict.fromkeys(WALLS, problem))
     found["limits"] = found["environment"] = None
     missing = [c for c in ("memory", "pids") if root and _own_cgroup(c) is None]
@@ -163,13 +144,10 @@ def format_availability() -> str:
     lines = ["What the grading sandbox can isolate on this machine:"]
     for layer, reason in availability().items():
         lines.append(f"  {layer:<12} {'yes' if reason is None else 'no: ' + reason}")
-        lines.append(f"  {'':<12}   ({LAYERS[layer]})")
-    return "\n".join(lines)
+    return "\n".join([*lines, "(what each wall stops: python -m grader.sandbox --help)"])
 
 
-# --------------------------------------------------------------------------------------------
-# Set-up on the grader's side
-# --------------------------------------------------------------------------------------------
+# --- Set-up on the grader's side ---
 
 
 def default_hidden(course: Path) -> list[Path]:
@@ -229,17 +207,15 @@ def make_cgroups(name: str, limits: Limits) -> list[Path]:
         folder = parent / name
         try:
             folder.mkdir(exist_ok=True)
-            written = 0
-            for file, value in files.items():
-                if (folder / file).exists():
-                    (folder / file).write_text(str(value))
-                    written += 1
-            if written:
-                made.append(folder)
-            else:
-                folder.rmdir()
+            present = [file for file in files if (folder / file).exists()]
+            for file in present:
+                (folder / file).write_text(str(files[file]))
         except OSError:
             continue
+        if present:
+            made.append(folder)
+        else:
+            folder.rmdir()
     return made
 
 
@@ -279,12 +255,10 @@ def live_processes(uid: int) -> list[str]:
 
 
 def claim_uid() -> tuple[int, int]:
-    """A sandbox uid no other grading run on this machine holds: (uid, lock file descriptor).
+    """A uid no other grading run on this machine holds: (uid, lock file descriptor).
 
-    Two `autograde` commands at once (two chapters in two terminals) must not share a uid: the
-    process limit is per uid, and one kernel could signal the other. The claim is an exclusive
-    `flock` on a file per uid, released when the descriptor is closed (or the grader dies); a
-    uid that still has processes is skipped.
+    An exclusive `flock` per uid, released when the descriptor closes (or the grader dies); two
+    `autograde` runs at once never share one. A uid that still has processes is skipped.
     """
     UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
     for uid in range(BASE_UID, BASE_UID + UID_COUNT):
@@ -304,9 +278,9 @@ def claim_uid() -> tuple[int, int]:
 class Slot:
     """A fresh scratch folder (home, runtime) and a uid for one kernel; `env()` is for nbgrader.
 
-    Use it in a `with` block: the uid is claimed on entry, and released, with the scratch folder
-    (and all the kernel wrote) and its cgroups removed, on exit. `hide` is ignored: the kernel
-    sees an allow-list (see the module's docstring).
+    In a `with` block: the uid is claimed on entry; on exit it is released and the scratch folder
+    (all the kernel wrote) and the cgroups removed. `hide` is ignored: the tree is an allow-list.
+    The scratch folder lies in TMPDIR, which must be short: ipc socket paths stop at 107 bytes.
     """
 
     def __init__(self, hide: list[Path], limits: Limits, isolate: bool) -> None:
@@ -356,9 +330,7 @@ class Slot:
         ]
 
 
-# --------------------------------------------------------------------------------------------
-# The kernel launcher (runs as the grader, drops to the slot's uid, execs bwrap)
-# --------------------------------------------------------------------------------------------
+# --- The kernel launcher (runs as the grader, drops to the slot's uid, execs bwrap) ---
 
 
 def _kernel_env(home: str) -> dict[str, str]:
@@ -386,12 +358,11 @@ def _set_limits(limits: Limits, per_user: bool) -> None:
 
 def _namespace_args() -> list[str]:
     return ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
-            "--die-with-parent",
-            "--new-session", "--hostname", "sandbox"]  # fmt: skip
+            "--die-with-parent", "--new-session", "--hostname", "sandbox"]  # fmt: skip
 
 
 def _system_args() -> list[str]:
-    """The system part of the kernel's tree: /usr, the merged-/usr links, two /etc files."""
+    """The system part of the kernel's tree: /usr, the merged-/usr links, a few /etc paths."""
     args = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/", name)
@@ -412,6 +383,7 @@ def _course_paths() -> list[Path]:
     """
     paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), REPO_ROOT / "helpers"}
     paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    paths = {p for p in paths if p != Path("/usr") and Path("/usr") not in p.parents}  # bound
     return sorted(p for p in paths if not any(q in p.parents for q in paths))
 
 
@@ -489,8 +461,8 @@ def launch(connection_file: str) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-        # Changing uid clears the parent-death signal: the kernel dies with nbgrader.
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # After the uid change (which clears it), kept through exec: the kernel dies with nbgrader.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if walls:
         os.execve(BWRAP, command, {})
     os.chdir(home)
@@ -503,16 +475,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="print what this machine can isolate")
-    kernel = sub.add_parser("kernel", help="(used by the kernel spec)")
-    kernel.add_argument("-f", dest="connection_file", required=True)
+    parser.add_argument("command", choices=["check", "kernel"], help="kernel: for the kernel spec")
+    parser.add_argument("-f", dest="connection_file", help="the kernel's connection file")
     args = parser.parse_args(argv)
-    if args.command == "check":
-        print(format_availability())
-        print(f"Default limits: {Limits().describe()}")
-        return 0
-    launch(args.connection_file)
+    if args.command == "kernel":
+        launch(args.connection_file or parser.error("kernel needs -f CONNECTION_FILE"))
+    print(format_availability())
+    print(f"Default limits: {Limits().describe()}")
     return 0
 
 

@@ -14,18 +14,23 @@ import nbformat
 import pytest
 from conftest import CHAPTERS_DIR, WORKERS, graded_chapters
 
-from helpers import grading
+from grader.course import make_course
+from grader.fixtures import OUTPUT_PART, Verdict, format_verdicts, load_fixtures
+from grader.fixtures import selftest as selftest_chapter
+from grader.notebooks import grade_id, is_answer_cell
+from grader.paths import NOTEBOOK, SOLUTIONS_DIR
+from grader.students import generate_student_notebook, student_notebook_text
 
 CHAPTERS = graded_chapters()
 
 
 @pytest.fixture(scope="session")
-def graded_classes(tmp_path_factory) -> dict[str, list[grading.Verdict] | Exception]:
+def graded_classes(tmp_path_factory) -> dict[str, list[Verdict] | Exception]:
     """Autograde every chapter's made-up class once, chapters in parallel."""
 
     def grade(chapter: str):
         try:
-            return grading.selftest(chapter, tmp_path_factory.mktemp(chapter))
+            return selftest_chapter(chapter, tmp_path_factory.mktemp(chapter))
         except Exception as error:  # reported by the chapter's own test
             return error
 
@@ -33,7 +38,7 @@ def graded_classes(tmp_path_factory) -> dict[str, list[grading.Verdict] | Except
         return dict(zip(CHAPTERS, pool.map(grade, CHAPTERS), strict=True))
 
 
-def _verdicts(graded_classes, chapter) -> list[grading.Verdict]:
+def _verdicts(graded_classes, chapter) -> list[Verdict]:
     result = graded_classes[chapter]
     if isinstance(result, Exception):
         raise result
@@ -43,9 +48,9 @@ def _verdicts(graded_classes, chapter) -> list[grading.Verdict]:
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_student_notebook_is_generated_from_solutions(chapter, tmp_path):
-    course = grading.make_course(tmp_path)
-    generated = grading.student_notebook_text(grading.generate_student_notebook(chapter, course))
-    committed = (CHAPTERS_DIR / chapter / grading.NOTEBOOK).read_text()
+    course = make_course(tmp_path)
+    generated = student_notebook_text(generate_student_notebook(chapter, course))
+    committed = (CHAPTERS_DIR / chapter / NOTEBOOK).read_text()
     assert committed == generated, (
         f"chapters/{chapter}/exercises.ipynb differs from what nbgrader generates from "
         f"solutions/{chapter}: run `make students` and commit the result"
@@ -58,26 +63,26 @@ def test_reference_solution_gets_full_marks(chapter, graded_classes):
     verdicts = [v for v in _verdicts(graded_classes, chapter) if v.student == "reference"]
     assert verdicts, "the reference solution was not graded"
     lost = [v for v in verdicts if v.score != v.max_score]
-    assert not lost, grading.format_verdicts(lost)
+    assert not lost, format_verdicts(lost)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_untouched_student_notebook_gets_zero(chapter, graded_classes):
     verdicts = [v for v in _verdicts(graded_classes, chapter) if v.student == "blank"]
-    assert verdicts and sum(v.score for v in verdicts) == 0, grading.format_verdicts(verdicts)
+    assert verdicts and sum(v.score for v in verdicts) == 0, format_verdicts(verdicts)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_each_wrong_answer_loses_exactly_its_parts(chapter, graded_classes):
     verdicts = _verdicts(graded_classes, chapter)
-    fixtures = grading.load_fixtures(chapter)
+    fixtures = load_fixtures(chapter)
     wrong = [f for f in fixtures if f.loses]
     assert wrong, f"tests/wrong_answers/{chapter}.yml has no wrong answers"
     bad = [v for v in verdicts if not v.ok]
-    assert not bad, grading.format_verdicts(bad)
-    parts = {v.part for v in verdicts if not v.part.startswith(grading.OUTPUT_PART)}
+    assert not bad, format_verdicts(bad)
+    parts = {v.part for v in verdicts if not v.part.startswith(OUTPUT_PART)}
     caught = {part for f in wrong for part in f.loses}
     assert caught == parts, f"graded parts without a wrong answer that loses them: {parts - caught}"
     unknown = caught - parts
@@ -89,13 +94,13 @@ def test_graded_cells_follow_the_rules(chapter):
     """Points > 0, a docstring first, no bare final expression, canaries in hidden regions."""
     import ast
 
-    nb = nbformat.read(grading.SOLUTIONS_DIR / chapter / grading.NOTEBOOK, as_version=4)
-    ids = [grading.grade_id(c) for c in nb.cells if grading.grade_id(c)]
+    nb = nbformat.read(SOLUTIONS_DIR / chapter / NOTEBOOK, as_version=4)
+    ids = [grade_id(c) for c in nb.cells if grade_id(c)]
     assert len(ids) == len(set(ids)), f"duplicate grade ids: {ids}"
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert 4 <= len(tests) <= 7, f"{len(tests)} graded parts; a chapter has 4 to 7"
     for cell in tests:
-        meta, name = cell.metadata.nbgrader, grading.grade_id(cell)
+        meta, name = cell.metadata.nbgrader, grade_id(cell)
         assert meta.get("points", 0) > 0, f"{name} has no points"
         assert meta.get("locked"), f"{name} is not locked"
         body = ast.parse(cell.source).body
@@ -110,10 +115,10 @@ def test_graded_cells_follow_the_rules(chapter):
         assert "### BEGIN HIDDEN TESTS" in cell.source, f"{name} has no hidden tests"
         assert f"# CANARY hidden {chapter}/{name}" in cell.source, f"{name} lacks its canary"
     for cell in nb.cells:
-        if grading.is_answer_cell(cell):
-            assert "### BEGIN SOLUTION" in cell.source, f"{grading.grade_id(cell)}: no solution"
+        if is_answer_cell(cell):
+            assert "### BEGIN SOLUTION" in cell.source, f"{grade_id(cell)}: no solution"
             assert f"# CANARY solution {chapter}/" in cell.source, (
-                f"{grading.grade_id(cell)} lacks its canary"
+                f"{grade_id(cell)} lacks its canary"
             )
 
 

@@ -22,7 +22,21 @@ import nbformat
 import pytest
 import yaml
 
-from helpers import grading, instructor, sandbox
+from grader import sandbox
+from grader.autograde import autograde as autograde_class
+from grader.collect import LMS_NAME, parse_time
+from grader.collect import collect as collect_submissions
+from grader.course import find_secrets, gradebook, make_course
+from grader.export import class_summary
+from grader.export import export as export_scores
+from grader.feedback import feedback as write_feedback
+from grader.fixtures import submit
+from grader.notebooks import fill_answers, grade_id, solution_answers
+from grader.paths import CHAPTERS_DIR, NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR, WRONG_ANSWERS_DIR
+from grader.preprocessors import HideHiddenTests
+from grader.rebuild import rebuild
+from grader.release import release as release_chapters
+from grader.scan import notebook_problem, scan_code, tampering
 
 CHAPTER = "01-kernels"
 PARTS = {
@@ -53,7 +67,11 @@ EXPECTED = {
     "late": FULL,
     "tamper": _but(test_hand_output=0.0),  # wrong answer, test rewritten to pass, points 10
     "deleted": _but(test_hand_output=0.0),  # wrong answer, its test cell deleted
-    "patch": {**ZERO, "test_hand_output": 1.0},  # gains a point: flagged by the code scan
+    "patch": ZERO,  # patched checks.check_close: the grader's own checks decide
+    "hooks": ZERO,  # IPython hooks and patched checks on a blank notebook gain nothing
+    "hooksref": FULL,  # the same hooks next to right answers cost nothing
+    "leak": FULL,  # right answers that try to print the hidden tests: nothing to print
+    "structure": _but(test_hand_output=0.0),  # edited setup cell, own cells, duplicated answer
     "alleq": ZERO,  # always-equal object and a redefined np.allclose gain nothing
     "sleep": _but(test_hand_output=0.0),  # time.sleep(10**6): stopped, the rest graded
     "killer": ZERO,  # os._exit(0) kills the kernel: nothing can be graded
@@ -75,19 +93,19 @@ SPY_REPORT = "sandbox report:"
 
 
 def _student_nb() -> nbformat.NotebookNode:
-    return nbformat.read(grading.CHAPTERS_DIR / CHAPTER / grading.NOTEBOOK, as_version=4)
+    return nbformat.read(CHAPTERS_DIR / CHAPTER / NOTEBOOK, as_version=4)
 
 
 def _entry(name_start: str) -> dict[str, str]:
     """The answers of one entry of tests/wrong_answers/01-kernels.yml, on the reference."""
-    entries = yaml.safe_load((grading.WRONG_ANSWERS_DIR / f"{CHAPTER}.yml").read_text())
+    entries = yaml.safe_load((WRONG_ANSWERS_DIR / f"{CHAPTER}.yml").read_text())
     entry = next(e for e in entries if e["name"].startswith(name_start))
     return {**_reference(), **entry["answers"]}
 
 
 def _reference() -> dict[str, str]:
-    source = nbformat.read(grading.SOLUTIONS_DIR / CHAPTER / grading.NOTEBOOK, as_version=4)
-    return grading.solution_answers(source)
+    source = nbformat.read(SOLUTIONS_DIR / CHAPTER / NOTEBOOK, as_version=4)
+    return solution_answers(source)
 
 
 def _answers(name: str) -> dict[str, str] | None:
@@ -118,6 +136,10 @@ def _answers(name: str) -> dict[str, str] | None:
             "np.allclose = lambda *args, **kwargs: True\n"
             "hand_output = _Anything()\n"
         },
+        "hooks": {"hand_output": HOOKS + "hand_output = np.zeros((2, 2))\n"},
+        "hooksref": {**ref, "hand_output": HOOKS + ref["hand_output"]},
+        "leak": {**ref, "hand_output": LEAK + ref["hand_output"]},
+        "structure": wrong,
         "sleep": {**ref, "hand_output": "import time\n\ntime.sleep(10**6)\n"},
         "killer": {**ref, "hand_output": "import os\n\nos._exit(0)\n"},
         "corrupt": ref,
@@ -156,7 +178,7 @@ def attempt(action):
 course = Path("COURSE")
 report = {{
     "read hidden tests": attempt(lambda: (course / "source/{CHAPTER}/exercises.ipynb").read_text()),
-    "read solutions": attempt(lambda: Path("{grading.SOLUTIONS_DIR}").iterdir().__next__()),
+    "read solutions": attempt(lambda: Path("{SOLUTIONS_DIR}").iterdir().__next__()),
     "read gradebook": attempt(lambda: (course / "gradebook.db").read_bytes()),
     "write results": attempt(lambda: (course / "fake-results.json").write_text("{{}}")),
     "secret": attempt(lambda: os.environ["GRADER_SECRET"]),
@@ -166,20 +188,77 @@ print("{SPY_REPORT}", json.dumps(report))
 """
 
 
+# Code in an answer cell that makes every later test cell "pass" in the kernel: it swallows
+# every error (AST transformer, custom exception handler, post_run_cell hook, showtraceback),
+# drops the lines of the visible checks (input transformer) and patches the checking tools
+# (through an alias, `__code__` and sys.modules) and numpy's comparisons.
+HOOKS = """import ast
+import sys
+
+import helpers.checks as _c
+
+_ip = get_ipython()
+
+
+class _Swallow(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+        body = node.body or [ast.Pass()]
+        node.body = [ast.Try(body=body, handlers=[handler], orelse=[], finalbody=[])]
+        return ast.fix_missing_locations(node)
+
+
+def _clear(result):
+    result.error_in_exec = None
+    result.error_before_exec = None
+
+
+_ip.ast_transformers.append(_Swallow())
+_ip.input_transformers_post.append(
+    lambda lines: [line for line in lines if not line.lstrip().startswith("checks.")]
+)
+_ip.events.register("post_run_cell", _clear)
+_ip.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+_ip.showtraceback = lambda *args, **kwargs: None
+for _name in ("check_close", "check_equal", "check_true", "check_shape"):
+    setattr(_c, _name, lambda *args, **kwargs: None)
+sys.modules["helpers.checks"].as_numbers.__code__ = (lambda *args, **kwargs: None).__code__
+np.allclose = lambda *args, **kwargs: True
+np.array_equal = lambda *args, **kwargs: True
+np.isclose = lambda a, b, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
+"""
+# Code that prints every cell the kernel is given and every string it can find with "CANARY".
+LEAK = """import gc
+
+get_ipython().events.register("pre_run_cell", lambda info: print("CELL:", info.raw_cell))
+print([o for o in gc.get_objects() if isinstance(o, str) and "CANARY" in o][:5])
+"""
+
+
 def _submission(name: str, course: Path | None = None) -> nbformat.NotebookNode:
     student = _student_nb()
     answers = _answers(name)
     if answers is not None:  # a student never sees the canary comments of the solutions
         answers = {k: re.sub(r"^.*CANARY.*\n", "", v, flags=re.M) for k, v in answers.items()}
         answers = {k: v.replace("COURSE", str(course)) for k, v in answers.items()}
-    nb = student if answers is None else grading.fill_answers(student, answers)
+    nb = student if answers is None else fill_answers(student, answers)
     if name == "tamper":
         for cell in nb.cells:
-            if grading.grade_id(cell) == "test_hand_output":
+            if grade_id(cell) == "test_hand_output":
                 cell.source = 'print("Part 1 passed.")'
                 cell.metadata.nbgrader["points"] = 10
     if name == "deleted":
-        nb.cells = [c for c in nb.cells if grading.grade_id(c) != "test_hand_output"]
+        nb.cells = [c for c in nb.cells if grade_id(c) != "test_hand_output"]
+    if name == "structure":  # setup cell unlocked and rewritten, own cells, a second answer cell
+        setup = next(c for c in nb.cells if c.cell_type == "code")
+        setup.metadata.pop("nbgrader", None)
+        setup.source += "\nchecks.check_close = lambda *args, **kwargs: None\n"
+        extra = nbformat.v4.new_code_cell("checks.check_shape = lambda *args, **kwargs: None")
+        answer = next(c for c in nb.cells if grade_id(c) == "hand_output")
+        twin = nbformat.from_dict(answer)
+        twin.source, twin.id = "hand_output = np.array([[-1, 2], [6, 1]])", "twin"
+        nb.cells.insert(nb.cells.index(setup) + 1, extra)
+        nb.cells.append(twin)
     return nb
 
 
@@ -204,20 +283,20 @@ def graded_round(tmp_path_factory):
     """Release, collect, autograde (2 jobs), feedback and export one made-up class."""
     base = tmp_path_factory.mktemp("instructor")
     course = base / "course"
-    zip_path = instructor.release(course, [CHAPTER])
+    zip_path = release_chapters(course, [CHAPTER])
     lms = base / "lms"
     _write_lms_folder(lms, course)
-    report = instructor.collect(course, CHAPTER, lms, roster=ROSTER, due=instructor.parse_time(DUE))
+    report = collect_submissions(course, CHAPTER, lms, roster=ROSTER, due=parse_time(DUE))
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("GRADER_SECRET", "s3cret")  # what a spy would like to read
-    results = instructor.autograde(course, CHAPTER, jobs=2, cell_timeout=CELL_TIMEOUT)
-    grading.submit(course, CHAPTER, "slow", _submission("slow", course))
-    results += instructor.autograde(
+    results = autograde_class(course, CHAPTER, jobs=2, cell_timeout=CELL_TIMEOUT)
+    submit(course, CHAPTER, "slow", _submission("slow", course))
+    results += autograde_class(
         course, CHAPTER, ["slow"], cell_timeout=CELL_TIMEOUT, notebook_timeout=SLOW_LIMIT
     )
     monkeypatch.undo()
-    pages = instructor.feedback(course, CHAPTER)
-    scores_csv, summary_csv = instructor.export(course, [CHAPTER])
+    pages = write_feedback(course, CHAPTER)
+    scores_csv, summary_csv = export_scores(course, [CHAPTER])
     return {
         "course": course,
         "zip": zip_path,
@@ -236,7 +315,7 @@ def _csv(path: Path) -> list[dict[str, str]]:
 
 def _auto_scores(course: Path) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     """(student, part) -> (auto score, manual score), straight from the gradebook."""
-    with instructor.gradebook(course) as gb:
+    with gradebook(course) as gb:
         table = {}
         for submission in gb.assignment_submissions(CHAPTER):
             notebook = gb.find_submission_notebook("exercises", CHAPTER, submission.student.id)
@@ -248,31 +327,40 @@ def _auto_scores(course: Path) -> dict[tuple[str, str], tuple[float | None, floa
 # ---------------------------------------------------------------------------------- quick tests
 
 
-def test_command_line_help_lists_every_command():
-    result = subprocess.run(
-        [sys.executable, "-m", "helpers.instructor", "--help"], capture_output=True, text=True
-    )
+COMMANDS = ("release", "collect", "autograde", "feedback", "export", "summary", "benchmark",
+            "selftest")  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_console_script_runs_each_command(command):
+    """`course-grade CMD --help` is the command's own help (an unknown command would fail)."""
+    script = Path(sys.executable).parent / "course-grade"
+    result = subprocess.run([str(script), command, "--help"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    commands = ("release", "collect", "autograde", "feedback", "export", "summary", "benchmark")
-    for command in commands:
-        assert command in result.stdout
+    assert result.stdout.startswith(f"usage: course-grade {command}"), result.stdout[:200]
+
+
+def test_console_script_refuses_an_unknown_command():
+    script = Path(sys.executable).parent / "course-grade"
+    result = subprocess.run([str(script), "grade-everyone"], capture_output=True, text=True)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
 def test_course_folder_must_be_outside_the_repository():
     with pytest.raises(ValueError, match="outside the repository"):
-        instructor.open_course(grading.REPO_ROOT / "grading-here")
+        make_course(REPO_ROOT / "grading-here")
 
 
 def test_lms_file_names_and_times():
-    match = instructor.LMS_NAME.match("alice-2_20250301T100000Z_exercises.ipynb")
+    match = LMS_NAME.match("alice-2_20250301T100000Z_exercises.ipynb")
     assert match and match["student_id"] == "alice-2" and match["timestamp"] == "20250301T100000Z"
-    assert instructor.LMS_NAME.match("bob_exercises.ipynb")["timestamp"] is None
-    assert instructor.LMS_NAME.match("exercises.ipynb") is None
-    assert instructor.parse_time("20250301T100000Z") == instructor.parse_time("2025-03-01 10:00:00")
+    assert LMS_NAME.match("bob_exercises.ipynb")["timestamp"] is None
+    assert LMS_NAME.match("exercises.ipynb") is None
+    assert parse_time("20250301T100000Z") == parse_time("2025-03-01 10:00:00")
 
 
 def test_code_scan_flags_patched_tools_exits_and_sockets():
-    nb = grading.fill_answers(
+    nb = fill_answers(
         _student_nb(),
         {
             "hand_output": "checks.check_close = print\nnp.testing.assert_allclose = print\n",
@@ -283,7 +371,7 @@ def test_code_scan_flags_patched_tools_exits_and_sockets():
             "apply_kernels": "import os\nos._exit(0)\n",
         },
     )
-    flags = "\n".join(instructor.scan_code(nb))
+    flags = "\n".join(scan_code(nb))
     for expected in (
         "replaces checks.check_close",
         "replaces np.testing.assert_allclose",
@@ -295,17 +383,17 @@ def test_code_scan_flags_patched_tools_exits_and_sockets():
         "calls os._exit()",
     ):
         assert expected in flags, flags
-    assert instructor.scan_code(grading.fill_answers(_student_nb(), _answers("ref"))) == []
+    assert scan_code(fill_answers(_student_nb(), _answers("ref"))) == []
 
 
 def test_tampering_report_names_each_change():
-    source = nbformat.read(grading.SOLUTIONS_DIR / CHAPTER / grading.NOTEBOOK, as_version=4)
-    assert instructor.tampering(_submission("ref"), source) == []
-    tampered = "\n".join(instructor.tampering(_submission("tamper"), source))
+    source = nbformat.read(SOLUTIONS_DIR / CHAPTER / NOTEBOOK, as_version=4)
+    assert tampering(_submission("ref"), source) == []
+    tampered = "\n".join(tampering(_submission("tamper"), source))
     assert "test_hand_output: points changed to 10" in tampered
     assert "test_hand_output: test code edited" in tampered
-    deleted = instructor.tampering(_submission("deleted"), source)
-    assert deleted == ["test_hand_output: deleted (restored from the gradebook)"]
+    deleted = tampering(_submission("deleted"), source)
+    assert deleted == ["test_hand_output: deleted (put back from the release)"]
 
 
 def test_feedback_filter_removes_hidden_tests_and_their_traceback():
@@ -319,8 +407,8 @@ def test_feedback_filter_removes_hidden_tests_and_their_traceback():
             "error", ename="CheckFailed", evalue="wrong\nHint: h", traceback=["secret() # CANARY"]
         )
     ]
-    cell, _ = instructor.HideHiddenTests().preprocess_cell(cell, {}, 0)
-    assert instructor.find_secrets(json.dumps(cell)) == []
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert find_secrets(json.dumps(cell)) == []
     assert cell.source == 'check(x)\nprint("ok")'
     assert cell.outputs[0]["traceback"] == ["CheckFailed: wrong\nHint: h"]
 
@@ -328,18 +416,22 @@ def test_feedback_filter_removes_hidden_tests_and_their_traceback():
 def test_unreadable_notebooks_are_named_with_the_reason(tmp_path):
     good = tmp_path / "good.ipynb"
     nbformat.write(_student_nb(), good)
-    assert instructor.notebook_problem(good) is None
+    assert notebook_problem(good) is None
     truncated = tmp_path / "truncated.ipynb"
     truncated.write_text(good.read_text()[:500])
-    assert "not a readable notebook (NotJSONError" in instructor.notebook_problem(truncated)
+    assert "not a readable notebook (NotJSONError" in notebook_problem(truncated)
     old_format = tmp_path / "v3.ipynb"
     old_format.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": "x"}))
-    assert "not a readable notebook" in instructor.notebook_problem(old_format)
+    assert "not a readable notebook" in notebook_problem(old_format)
     twice = _student_nb()
-    twice.cells.append(next(c for c in twice.cells if grading.grade_id(c) == "hand_output"))
+    twice.cells.append(next(c for c in twice.cells if grade_id(c) == "hand_output"))
     doubled = tmp_path / "doubled.ipynb"
     nbformat.write(twice, doubled)
-    assert instructor.notebook_problem(doubled) == "grade_id used twice: hand_output"
+    assert notebook_problem(doubled) is None  # readable: rebuilt from what matches, flagged
+    release = nbformat.read(CHAPTERS_DIR / CHAPTER / NOTEBOOK, as_version=4)
+    rebuilt, flags = rebuild(nbformat.read(doubled, as_version=4), release)
+    assert flags == ["hand_output: answer cell appears 2 times (the first is graded)"]
+    assert [grade_id(c) for c in rebuilt.cells] == [grade_id(c) for c in release.cells]
 
 
 def test_class_summary_statistics():
@@ -347,7 +439,7 @@ def test_class_summary_statistics():
         {"student": s, "chapter": "c", "p": v, "score": v, "max_score": 2.0}
         for s, v in [("a", 2.0), ("b", 0.0), ("c", 2.0), ("d", 1.0)]
     ]
-    part = instructor.class_summary(rows)[0]
+    part = class_summary(rows)[0]
     assert part["part"] == "p" and part["mean"] == 1.25 and part["median"] == 1.5
     assert (part["full"], part["zero"], part["distribution"]) == (2, 1, "0:1 1:1 2:2")
 
@@ -358,14 +450,19 @@ def test_class_summary_statistics():
 @pytest.mark.slow
 def test_release_zip_holds_the_student_version_only(graded_round):
     course = graded_round["course"]
-    assert grading.REPO_ROOT not in course.resolve().parents
+    assert REPO_ROOT not in course.resolve().parents
     with zipfile.ZipFile(graded_round["zip"]) as archive:
-        assert archive.namelist() == [f"{CHAPTER}/{grading.NOTEBOOK}"]
-        text = archive.read(f"{CHAPTER}/{grading.NOTEBOOK}").decode()
-    assert instructor.find_secrets(text) == []
+        assert archive.namelist() == [f"{CHAPTER}/{NOTEBOOK}"]
+        text = archive.read(f"{CHAPTER}/{NOTEBOOK}").decode()
+    assert find_secrets(text) == []
     assert "YOUR CODE HERE" in text
-    source = (course / "source" / CHAPTER / grading.NOTEBOOK).read_text()
-    assert "CANARY hidden" in source and "CANARY solution" in source  # the check can fire
+    source = (course / "source" / CHAPTER / NOTEBOOK).read_text()
+    assert "CANARY solution" in source  # the check can fire
+    # nbgrader's source holds no hidden test: what it puts back into a submission is visible.
+    assert "CANARY hidden" not in source and "BEGIN HIDDEN TESTS" not in source
+    assert "CANARY hidden" in (course / "hidden" / CHAPTER / NOTEBOOK).read_text()
+    assert oct(course.stat().st_mode & 0o777) == "0o700"
+    assert oct((course / "gradebook.db").stat().st_mode & 0o777) == "0o600"
 
 
 @pytest.mark.slow
@@ -430,8 +527,8 @@ def test_parallel_grading_kept_the_gradebook_whole(graded_round):
 @pytest.mark.slow
 def test_cell_timeout_stops_an_endless_answer_and_grades_the_rest(graded_round):
     course = graded_round["course"]
-    graded = nbformat.read(course / "autograded" / "sleep" / CHAPTER / grading.NOTEBOOK, 4)
-    cell = next(c for c in graded.cells if grading.grade_id(c) == "hand_output")
+    graded = nbformat.read(course / "autograded" / "sleep" / CHAPTER / NOTEBOOK, 4)
+    cell = next(c for c in graded.cells if grade_id(c) == "hand_output")
     assert "CellTimeoutError" in [o.get("ename") for o in cell.outputs if o.output_type == "error"]
     result = graded_round["results"]["sleep"]
     assert result.status == "graded"
@@ -457,8 +554,10 @@ def test_attacks_gain_nothing_or_are_flagged(graded_round):
     flags = {s: "\n".join(r.flags) for s, r in graded_round["results"].items()}
     assert "points changed to 10" in flags["tamper"] and "test code edited" in flags["tamper"]
     assert "test_hand_output: deleted" in flags["deleted"]
-    # The one attack that gains a point is flagged for review:
-    assert "replaces checks.check_close" in flags["patch"]
+    assert "replaces checks.check_close" in flags["patch"]  # gains nothing, still flagged
+    assert "reaches into the IPython shell" in flags["hooks"]
+    assert "structure hand_output: answer cell appears 2 times" in flags["structure"]
+    assert "code cells of the student's own dropped" in flags["structure"]
     assert "defines __eq__" in flags["alleq"] and "replaces np.allclose" in flags["alleq"]
     assert "calls os._exit()" in flags["killer"]
     for clean in ("ref", "blank", "wrong", "partial", "offbyone"):
@@ -472,10 +571,12 @@ def test_feedback_shows_hints_but_no_hidden_test(graded_round):
     pages = {page.parts[-3]: page for page in graded_round["pages"]}
     assert set(ROSTER) - {"absent", "corrupt", "killer", "forker"} <= set(pages)
     course = graded_round["course"]
-    autograded = (course / "autograded" / "wrong" / CHAPTER / grading.NOTEBOOK).read_text()
-    assert "CANARY hidden" in autograded  # what plain generate_feedback would have printed
+    # The hidden tests never reached a kernel: not even the graded notebooks hold them.
+    for student in ("wrong", "leak", "hooks"):
+        autograded = (course / "autograded" / student / CHAPTER / NOTEBOOK).read_text()
+        assert "CANARY" not in autograded and "default_rng(101)" not in autograded, student
     for page in pages.values():
-        assert instructor.find_secrets(page.read_text()) == [], page
+        assert find_secrets(page.read_text()) == [], page
     wrong = pages["wrong"].read_text()
     assert "slide the window one pixel right, then down" in wrong  # the hidden test's hint
     assert "Part 2 passed." in wrong
@@ -486,12 +587,12 @@ def test_regrading_serially_in_another_order_keeps_scores_and_manual_grades(grad
     """The parallel grades equal a serial regrade in reverse order; a manual grade survives."""
     course = graded_round["course"]
     before = _auto_scores(course)
-    with instructor.gradebook(course) as gb:
+    with gradebook(course) as gb:
         grade = gb.find_grade("test_hand_output", "exercises", CHAPTER, "wrong")
         grade.manual_score = 0.5
         gb.db.commit()
     students = ["warn", "wrong", "partial", "ref"]
-    results = instructor.autograde(course, CHAPTER, students, jobs=1, cell_timeout=CELL_TIMEOUT)
+    results = autograde_class(course, CHAPTER, students, jobs=1, cell_timeout=CELL_TIMEOUT)
     assert [r.student for r in results] == students and {r.status for r in results} == {"graded"}
     after = _auto_scores(course)
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
@@ -499,8 +600,8 @@ def test_regrading_serially_in_another_order_keeps_scores_and_manual_grades(grad
 
 
 def _outputs(course: Path, student: str, cell_id: str) -> list[dict]:
-    graded = nbformat.read(course / "autograded" / student / CHAPTER / grading.NOTEBOOK, 4)
-    return next(c for c in graded.cells if grading.grade_id(c) == cell_id).outputs
+    graded = nbformat.read(course / "autograded" / student / CHAPTER / NOTEBOOK, 4)
+    return next(c for c in graded.cells if grade_id(c) == cell_id).outputs
 
 
 @pytest.mark.slow
@@ -532,7 +633,7 @@ def test_memory_hog_stops_at_the_limit_and_the_rest_is_graded(graded_round):
 @pytest.mark.slow
 def test_output_flood_leaves_a_small_notebook(graded_round):
     course = graded_round["course"]
-    path = course / "autograded" / "flood" / CHAPTER / grading.NOTEBOOK
+    path = course / "autograded" / "flood" / CHAPTER / NOTEBOOK
     assert path.stat().st_size < 1_000_000
     text = "".join(o.get("text", "") for o in _outputs(course, "flood", "hand_output"))
     # nbgrader kept 1000 lines (the 100 MB one first); the course's cap cut that to 100,000.
@@ -557,7 +658,7 @@ def test_gradebook_records_what_happened(graded_round):
         "slow": "time limit", "killer": "status error", "corrupt": "status corrupt",
         "patch": "replaces checks.check_close", "hog": None, "ref": None,
     }  # fmt: skip
-    with instructor.gradebook(course) as gb:
+    with gradebook(course) as gb:
         for student, words in expected.items():
             notebook = gb.find_submission_notebook("exercises", CHAPTER, student)
             comment = gb.find_comment("hand_output", "exercises", CHAPTER, student).auto_comment

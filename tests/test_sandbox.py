@@ -1,31 +1,41 @@
-"""The grading sandbox, on a real IPython kernel started as nbgrader starts it.
+"""The grading sandbox, on real IPython kernels started as nbgrader starts them, in real bwrap.
 
-Each test runs the same probe inside the sandbox and, where it proves the probe can fail,
-outside it: what the plain kernel can do and the sandboxed one cannot.
+Each attack is first shown to work in a plain kernel, then to fail in the sandbox: what the
+plain kernel can do and the sandboxed one cannot.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import socket
 import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
 
-from helpers import grading, sandbox
+from grader import sandbox
+from grader.paths import NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR
 
 needs_isolation = pytest.mark.skipif(
     not sandbox.full_isolation(),
-    reason="the sandbox needs root and unshare: " + repr(sandbox.availability()),
+    reason="the sandbox's walls need root and a working bwrap (Debian package bubblewrap): "
+    + repr(sandbox.availability()),
 )
+needs_bwrap = pytest.mark.skipif(
+    sandbox.availability()["files"] is not None,
+    reason=f"bwrap cannot build the walls here: {sandbox.availability()['files']}",
+)
+ISOLATE = sandbox.full_isolation()  # a uid of its own too (root); else the walls without it
 
 PROBE = """
-import json, os, resource, socket
+import json, os, resource, socket, subprocess
 from pathlib import Path
 
 def attempt(action):
@@ -35,6 +45,13 @@ def attempt(action):
     except BaseException as error:
         return type(error).__name__
 
+def cmdlines():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            yield Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\\0", b" ").decode()
+        except OSError:
+            pass
+
 found = {
     "uid": os.getuid(),
     "cwd": os.getcwd(),
@@ -43,9 +60,19 @@ found = {
     "read course": attempt(lambda: Path(COURSE_FILE).read_text()),
     "write course": attempt(lambda: Path(COURSE_FILE).with_name("fake.json").write_text("{}")),
     "socket": attempt(lambda: socket.create_connection(("127.0.0.1", PORT), timeout=3).close()),
+    "host processes": any("pytest" in line for line in cmdlines()),
+    "processes": sum(name.isdigit() for name in os.listdir("/proc")),
+    "host /tmp marker": Path(MARKER).exists(),
+    "host SysV segment": any(line.split()[1:2] == [str(SHMID)]
+                             for line in open("/proc/sysvipc/shm").readlines()[1:]),
+    "new user namespace": subprocess.run(["unshare", "-U", "true"], capture_output=True).returncode,
+    "capabilities": [line.split()[1] for line in open("/proc/self/status")
+                     if line.startswith("CapEff")][0],
     "helpers": attempt(lambda: __import__("helpers.conv")),
+    "grader": attempt(lambda: __import__("grader.sandbox")),
     "memory limit": resource.getrlimit(resource.RLIMIT_AS)[0],
     "repository": sorted(os.listdir(REPO)),
+    "grader home": sorted(os.listdir(HOME)) if os.path.isdir(HOME) else [],
 }
 print(json.dumps(found))
 """
@@ -69,6 +96,18 @@ def course(tmp_path):
     return folder
 
 
+@pytest.fixture
+def host_traces():
+    """A file in the host's /tmp and a SysV shared memory segment, as a previous kernel's."""
+    marker = Path("/tmp") / f"course-sandbox-test-{uuid.uuid4().hex}"
+    marker.write_text("left by another kernel")
+    made = subprocess.run(["ipcmk", "-M", "4096"], capture_output=True, text=True, check=True)
+    shmid = int(re.search(r"\d+", made.stdout).group())
+    yield marker, shmid
+    marker.unlink()
+    subprocess.run(["ipcrm", "-m", str(shmid)], check=True)
+
+
 def _run(code: str, slot: sandbox.Slot | None, tmp_path: Path) -> str:
     """Execute `code` in a kernel (sandboxed with `slot`, else plain) and return what it printed."""
     saved = dict(os.environ)
@@ -88,10 +127,11 @@ def _run(code: str, slot: sandbox.Slot | None, tmp_path: Path) -> str:
         printed = []
         try:
             client.wait_for_ready(timeout=60)
-            client.execute_interactive(
-                code, timeout=60,
+            reply = client.execute_interactive(
+                code, timeout=120,
                 output_hook=lambda m: printed.append(m["content"].get("text", "")),
             )  # fmt: skip
+            assert reply["content"]["status"] == "ok", reply["content"]
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=True)
@@ -101,22 +141,30 @@ def _run(code: str, slot: sandbox.Slot | None, tmp_path: Path) -> str:
         os.environ.update(saved)
 
 
-def _probe(course: Path, port: int) -> str:
+def _probe(course: Path, port: int, traces: tuple[Path, int]) -> str:
     setup = (
-        f"SOLUTIONS = {str(grading.SOLUTIONS_DIR / '01-kernels' / grading.NOTEBOOK)!r}\n"
+        f"SOLUTIONS = {str(SOLUTIONS_DIR / '01-kernels' / NOTEBOOK)!r}\n"
         f"COURSE_FILE = {str(course / 'gradebook.json')!r}\n"
-        f"PORT = {port}\nREPO = {str(grading.REPO_ROOT)!r}\n"
+        f"PORT = {port}\nREPO = {str(REPO_ROOT)!r}\nHOME = {str(Path.home())!r}\n"
+        f"MARKER = {str(traces[0])!r}\nSHMID = {traces[1]}\n"
     )
     return setup + PROBE
 
 
+def _ways_into(folder: Path) -> set[str]:
+    """The entries of `folder` on the way to what the sandbox binds in."""
+    return {p.relative_to(folder).parts[0] for p in sandbox._course_paths() if folder in p.parents}
+
+
 def test_check_command_lists_every_layer():
     out = subprocess.run(
-        [sys.executable, "-m", "helpers.sandbox", "check"], capture_output=True, text=True
-    )
+        [sys.executable, "-m", "grader.sandbox", "check"],
+        capture_output=True, text=True, cwd=REPO_ROOT,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    for layer in ("user", "network", "files", "processes", "limits", "environment", "cgroups"):
-        assert layer in out.stdout
+    for layer in ("user", "files", "processes", "network", "ipc", "limits", "environment"):
+        assert re.search(rf"^  {layer} +(yes|no: )", out.stdout, re.M), (layer, out.stdout)
+    assert "cgroups" in out.stdout
 
 
 def test_limits_travel_through_the_environment():
@@ -130,58 +178,108 @@ def test_kernel_spec_starts_the_launcher_with_this_python(tmp_path):
         (sandbox.install_kernel(tmp_path) / "kernels" / sandbox.KERNEL_NAME / "kernel.json")
         .read_text()
     )  # fmt: skip
-    assert spec["argv"][:4] == [sys.executable, "-m", "helpers.sandbox", "kernel"]
+    assert spec["argv"][:4] == [sys.executable, "-m", "grader.sandbox", "kernel"]
     assert "{connection_file}" in spec["argv"]
+    assert spec["env"] == {"PYTHONPATH": str(REPO_ROOT)}  # the launcher's, not the kernel's
 
 
-@needs_isolation
-def test_plain_kernel_reaches_everything(tmp_path, course, listening_port):
+@needs_bwrap
+def test_plain_kernel_reaches_everything(tmp_path, course, listening_port, host_traces):
     """What nbgrader leaves open: the same probe without the sandbox gets everything."""
-    found = json.loads(_run(_probe(course, listening_port), None, tmp_path))
+    found = json.loads(_run(_probe(course, listening_port, host_traces), None, tmp_path))
     assert found["uid"] == os.getuid()
     assert found["secret"] == "s3cret"
-    for action in ("read hidden tests", "read course", "write course", "socket"):
+    for action in ("read hidden tests", "read course", "write course", "socket", "grader"):
         assert found[action] == "done", (action, found)
-    assert "solutions" in found["repository"]
+    assert found["host processes"] and found["host /tmp marker"] and found["host SysV segment"]
+    assert found["new user namespace"] == 0
+    assert "solutions" in found["repository"] and "grader" in found["repository"]
 
 
-@needs_isolation
-def test_sandboxed_kernel_sees_only_what_it_needs(tmp_path, course, listening_port):
+@needs_bwrap
+def test_sandboxed_kernel_sees_only_what_it_needs(tmp_path, course, listening_port, host_traces):
     limits = sandbox.Limits(memory_bytes=5 * 2**30)
-    hidden = sandbox.default_hidden(course)
-    with sandbox.Slot(hidden, limits, isolate=True) as slot:
-        found = json.loads(_run(_probe(course, listening_port), slot, tmp_path))
+    with sandbox.Slot(sandbox.default_hidden(course), limits, isolate=ISOLATE) as slot:
+        found = json.loads(_run(_probe(course, listening_port, host_traces), slot, tmp_path))
         cgroups = list(slot.cgroups)
-    assert found["uid"] == slot.uid >= sandbox.BASE_UID
+    assert found["uid"] == (slot.uid if ISOLATE else os.getuid())
+    assert not ISOLATE or slot.uid >= sandbox.BASE_UID
+    assert found["capabilities"] == "0000000000000000"
     assert found["cwd"] == str(slot.home)
     assert found["secret"] is None
-    blocked = {"FileNotFoundError", "PermissionError"}  # hidden by a tmpfs, or out of reach
-    assert found["read hidden tests"] == "FileNotFoundError"  # the repository is covered
-    assert found["read course"] in blocked
-    assert found["write course"] in blocked
+    assert found["read hidden tests"] == "FileNotFoundError"  # not in the kernel's tree
+    assert found["read course"] == "FileNotFoundError"
+    assert found["write course"] in {"FileNotFoundError", "OSError"}  # read-only root
     assert found["socket"] in {"OSError", "ConnectionRefusedError"}, found
+    assert not found["host processes"] and found["processes"] <= 3  # bwrap's init and the kernel
+    assert not found["host /tmp marker"] and not found["host SysV segment"]
+    assert found["new user namespace"] != 0
     assert found["helpers"] == "done"  # the course's helpers stay importable
+    assert found["grader"] == "ModuleNotFoundError"  # the instructor's package does not
     assert found["memory limit"] == limits.memory_bytes
-    assert "solutions" not in found["repository"] and "helpers" in found["repository"]
+    # Of the repository only helpers/ (and .venv/, where the venv lies in it); of the grader's
+    # home only the way to the Python install, where it lies there (pyenv).
+    assert found["repository"] == sorted(_ways_into(REPO_ROOT))
+    assert set(found["grader home"]) <= _ways_into(Path.home())
     assert not (course / "fake.json").exists()
     assert not slot.scratch.exists()
     for folder in cgroups:
         assert not folder.exists()  # removed, with whatever still ran in it
-    assert sandbox.live_processes(slot.uid) == []
+    assert not ISOLATE or sandbox.live_processes(slot.uid) == []
 
 
-def test_without_root_only_limits_and_a_clean_environment_apply(tmp_path, course):
+@needs_bwrap
+def test_kernels_one_after_the_other_share_no_tmp(tmp_path):
+    """A kernel's /tmp and /dev/shm die with it: nothing is left for the next student's."""
+    leave = (
+        "import json, os\nfrom pathlib import Path\n"
+        "print(json.dumps([sorted(os.listdir('/tmp')), sorted(os.listdir('/dev/shm'))]))\n"
+        "Path('/tmp/left-behind').write_text('x'); Path('/dev/shm/left-behind').write_text('x')\n"
+    )
+    seen = []
+    for _ in range(2):
+        with sandbox.Slot([], sandbox.Limits(), isolate=ISOLATE) as slot:
+            tmp, shm = json.loads(_run(leave, slot, tmp_path))
+            seen.append((tmp, shm, slot.scratch.name))
+    for tmp, shm, scratch in seen:
+        assert "left-behind" not in tmp and shm == []
+        assert [name for name in tmp if not name.startswith("tmp")] == [scratch]  # its own slot
+    assert not Path("/tmp/left-behind").exists() and not Path("/dev/shm/left-behind").exists()
+
+
+@needs_bwrap
+def test_scratch_under_a_private_folder_and_the_course_stack(tmp_path, monkeypatch, request):
+    """Under a 0700 folder (mktemp -d, /root) the kernel still starts and imports TensorFlow."""
+    private = Path(tempfile.mkdtemp(prefix="private-"))  # as `mktemp -d`: mode 0700, short
+    assert private.stat().st_mode & 0o777 == 0o700  # (ipc socket paths must stay < 108 bytes)
+    request.addfinalizer(lambda: private.rmdir())
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    code = (
+        "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
+        "import numpy, tensorflow, keras, matplotlib.pyplot as plt, helpers.conv\n"
+        "plt.plot([1, 2]); plt.savefig('plot.png')\n"
+        "print('imported', os.getcwd(), sorted(os.listdir('.')))\n"
+    )
+    with sandbox.Slot([], sandbox.Limits(), isolate=ISOLATE) as slot:
+        assert private in slot.scratch.parents
+        printed = _run(code, slot, tmp_path)
+        home = str(slot.home)
+    assert f"imported {home}" in printed and "plot.png" in printed and ".matplotlib" in printed
+
+
+def test_without_own_uid_limits_and_a_clean_environment_apply(tmp_path, course):
     """Slot(isolate=False): the kernel runs as the grader, but with limits and no secrets."""
     limits = sandbox.Limits(memory_bytes=7 * 2**30)
     code = (
-        "import os, resource\n"
+        "import os, resource\nfrom pathlib import Path\n"
         "print(os.environ.get('GRADER_SECRET'), resource.getrlimit(resource.RLIMIT_AS)[0], "
-        "os.getcwd())\n"
+        f"os.getcwd(), Path({str(course)!r}).exists())\n"
     )
     with sandbox.Slot(sandbox.default_hidden(course), limits, isolate=False) as slot:
         printed = _run(code, slot, tmp_path).split()
         home = str(slot.home)
-    assert printed == ["None", str(limits.memory_bytes), home]
+    walls = sandbox.availability()["files"] is None  # bwrap works here: the course is out of sight
+    assert printed == ["None", str(limits.memory_bytes), home, str(not walls)]
     assert resource.getrlimit(resource.RLIMIT_AS)[0] != limits.memory_bytes  # only the kernel
 
 

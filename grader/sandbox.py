@@ -35,6 +35,10 @@ cannot run at all, only the environment, the scratch folder and the limits remai
 `availability()` says which walls stand here. GPUs are not passed in: kernels use the CPU.
 
     python -m grader.sandbox check    # what this machine can isolate
+
+Longer than 300 lines on purpose: the availability probe, the Slot and the launcher's stages
+share one set of paths and flags that must change together. Limits and cgroups are in
+`grader.limits`.
 """
 
 from __future__ import annotations
@@ -51,10 +55,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from grader.limits import Limits, make_cgroups, own_cgroup, remove_cgroup
 from grader.paths import REPO_ROOT
 
 KERNEL_NAME = "course-sandbox"
@@ -62,7 +65,6 @@ BASE_UID = 61000
 UID_COUNT = 1000
 PROBE_UID = BASE_UID + UID_COUNT  # availability() tries bwrap as this uid, outside the pool
 UID_LOCKS = Path(tempfile.gettempdir()) / "course-sandbox-uids"
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
 STAGE = Path("/run/course-sandbox")  # where root's launcher stages the binds (own mount ns)
 TMPFS_BYTES = 256 * 2**20  # each of the kernel's /tmp and /dev/shm
@@ -70,31 +72,7 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")  # fonts: ma
 PASSED_THROUGH = ("COURSE_FAST", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "LANG", "LC_ALL")
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 4096, 16384, 1 << 18
-LIMIT_ENV = {"memory_bytes": "COURSE_SANDBOX_MEMORY", "processes": "COURSE_SANDBOX_PROCESSES",
-             "file_bytes": "COURSE_SANDBOX_FILE"}  # fmt: skip
 WALLS = ("files", "processes", "network", "ipc")  # the ones bwrap builds
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one sandboxed kernel may use."""
-
-    memory_bytes: int = 6 * 2**30  # address space; TensorFlow alone maps about 2 GiB
-    processes: int = 256  # tasks (processes and threads) of the slot's user
-    file_bytes: int = 256 * 2**20  # the largest file it may write
-
-    def as_env(self) -> dict[str, str]:
-        return {name: str(getattr(self, field)) for field, name in LIMIT_ENV.items()}
-
-    @classmethod
-    def from_env(cls, env: dict[str, str]) -> Limits:
-        return cls(**{field: int(env[name]) for field, name in LIMIT_ENV.items() if name in env})
-
-    def describe(self) -> str:
-        return (
-            f"memory {self.memory_bytes / 2**30:g} GiB, {self.processes} processes, "
-            f"files up to {self.file_bytes / 2**20:g} MiB"
-        )
 
 
 # --- What this machine can do ---
@@ -127,7 +105,7 @@ def availability() -> dict[str, str | None]:
         found["user"] = "needs root" if not root else "needs bwrap too"
     found.update(dict.fromkeys(WALLS, problem))
     found["limits"] = found["environment"] = None
-    missing = [c for c in ("memory", "pids") if root and _own_cgroup(c) is None]
+    missing = [c for c in ("memory", "pids") if root and own_cgroup(c) is None]
     found["cgroups"] = (
         "needs root" if not root else
         f"no writable {' or '.join(missing)} cgroup: per-process limits only" if missing else None
@@ -168,83 +146,6 @@ def install_kernel(folder: Path) -> Path:
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return Path(folder)
-
-
-def _own_cgroup(controller: str) -> Path | None:
-    """This process's cgroup folder for `controller` (v1) or its unified folder (v2)."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, names, path = line.split(":", 2)
-        if controller in names.split(","):
-            folder = CGROUP_ROOT / controller / path.lstrip("/")
-            return folder if os.access(folder, os.W_OK) else None
-    unified = CGROUP_ROOT / "cgroup.controllers"
-    for line in lines:
-        if line.startswith("0::") and unified.exists():
-            folder = CGROUP_ROOT / line[3:].lstrip("/")
-            return folder if os.access(folder, os.W_OK) else None
-    return None
-
-
-def make_cgroups(name: str, limits: Limits) -> list[Path]:
-    """Control groups that cap the total memory and process count of one kernel and its children.
-
-    Where this process may create them (root on cgroup v1, or a delegated v2 tree); otherwise
-    an empty list, and only the per-process limits apply.
-    """
-    made = []
-    settings = {
-        "memory": {"memory.limit_in_bytes": limits.memory_bytes, "memory.max": limits.memory_bytes},
-        "pids": {"pids.max": limits.processes},
-    }
-    for controller, files in settings.items():
-        parent = _own_cgroup(controller)
-        if parent is None:
-            continue
-        folder = parent / name
-        try:
-            folder.mkdir(exist_ok=True)
-            present = [file for file in files if (folder / file).exists()]
-            for file in present:
-                (folder / file).write_text(str(files[file]))
-        except OSError:
-            continue
-        if present:
-            made.append(folder)
-        else:
-            folder.rmdir()
-    return made
-
-
-def remove_cgroup(folder: Path) -> dict[str, int]:
-    """Kill whatever still runs in a cgroup, read its peaks, remove it."""
-    peaks = {}
-    for file in ("memory.max_usage_in_bytes", "memory.peak", "pids.peak"):
-        try:
-            peaks[file.split(".")[0]] = int((folder / file).read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    for _ in range(50):
-        try:
-            pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
-        except OSError:
-            break
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
-    return peaks
 
 
 def live_processes(uid: int) -> list[str]:

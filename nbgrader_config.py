@@ -24,8 +24,11 @@ c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "grader.preprocessors.HideHiddenTests",
+    "grader.preprocessors.SanitizeFeedback",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Feedback pages are safe to open: no script, event handler or active content from a student.
+c.HTMLExporter.sanitize_html = True
 
 # Autograding as nbgrader does it, with two changes. `grader.hidden.ExecuteAndGrade` runs the
 # notebook like nbgrader's Execute, then runs every test cell's visible and hidden tests in the

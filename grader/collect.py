@@ -1,10 +1,18 @@
-"""`course-grade collect`: submissions from an LMS export or a folder tree into the course."""
+"""`course-grade collect`: submissions from an LMS export or a folder tree into the course.
+
+Nothing in a submission is trusted: no symlink or special file (fifo, device, socket) is ever
+followed or read, only the notebook and nbgrader's `timestamp.txt` are copied (as regular
+files, mode 0600), and a student id must match `STUDENT_ID`; everything refused or skipped is
+reported with the reason.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,10 +20,31 @@ from pathlib import Path
 from grader.course import gradebook, make_course, nbgrader
 from grader.paths import NOTEBOOK
 
+# The one pattern of a student id, for every source (LMS, tree, roster) and every command.
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The id is what comes before the first "_" (nbgrader's zip_collect pattern has no "_" in it).
 LMS_NAME = re.compile(
-    r"^(?P<student_id>[A-Za-z0-9.\-]+)_(?:(?P<timestamp>\d{8}T\d{6}Z?)_)?(?P<file_id>exercises)"
+    r"^(?P<student_id>[^_/]+)_(?:(?P<timestamp>\d{8}T\d{6}Z?)_)?(?P<file_id>exercises)"
     r"(?: \(\d+\))?\.ipynb$"
 )
+TIMESTAMP = "timestamp.txt"
+COPIED = (NOTEBOOK, TIMESTAMP)  # all that is taken from a tree's <student>/<chapter>/ folder
+FILE_MODE = 0o600
+ID_RULE = "1-64 of A-Z a-z 0-9 . _ -, a letter or digit first, no '..'"
+
+
+def valid_student_id(text: object) -> bool:
+    """Whether `text` may name a student: `STUDENT_ID`, and no '..' anywhere in it."""
+    return isinstance(text, str) and bool(STUDENT_ID.fullmatch(text)) and ".." not in text
+
+
+def shown(text: str) -> str:
+    """A name as a report shows it: as is when plain printable ASCII, else Python's ascii()."""
+    return text if text.isascii() and text.isprintable() else ascii(text)
+
+
+def _invalid_id(text: str) -> str:
+    return f"{shown(text)}: not a valid student id ({ID_RULE})"
 
 
 @dataclass
@@ -27,6 +56,8 @@ class CollectReport:
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     late: dict[str, float] = field(default_factory=dict)  # student -> seconds late
     unmatched: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # "path: reason" (never read or copied)
+    ignored: list[str] = field(default_factory=list)  # "path: reason" (other files, not copied)
 
     def format(self) -> str:
         lines = [f"collected {len(self.collected)}: {', '.join(self.collected) or '-'}"]
@@ -37,6 +68,8 @@ class CollectReport:
             lines.append(f"late      {student}: {seconds / 3600:.1f} h after the due date")
         for name in self.unmatched:
             lines.append(f"skipped   {name}: not named <student>_[<YYYYMMDDTHHMMSSZ>_]{NOTEBOOK}")
+        lines += [f"refused   {entry}" for entry in self.refused]
+        lines += [f"ignored   {entry}" for entry in self.ignored]
         return "\n".join(lines)
 
 
@@ -50,6 +83,16 @@ def parse_time(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _stamp_time(text: str) -> datetime:
+    """The time of a `timestamp.txt`: as `parse_time` reads it, or as nbgrader does."""
+    try:
+        return parse_time(text)
+    except ValueError:
+        from nbgrader.utils import parse_utc
+
+        return parse_utc(text.strip()).replace(tzinfo=UTC)
+
+
 def read_roster(path: Path | None) -> list[str]:
     """Student ids from a text file (one per line) or a CSV with an `id` column."""
     if path is None:
@@ -58,6 +101,158 @@ def read_roster(path: Path | None) -> list[str]:
     if Path(path).suffix == ".csv":
         return [row["id"].strip() for row in csv.DictReader(text.splitlines()) if row.get("id")]
     return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def _kind(mode: int) -> str | None:
+    """Why an entry is refused (None for a regular file or a real folder)."""
+    for test, name in ((stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device")):  # fmt: skip
+        if test(mode):
+            return f"a {name}, never followed or read"
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "not a regular file"
+
+
+def _open_regular(source: Path):
+    """A regular file opened for reading, never through a symlink (O_NOFOLLOW), nor a fifo."""
+    reader = os.fdopen(os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb")
+    if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+        reader.close()
+        raise OSError(f"{source} is not a regular file")
+    return reader
+
+
+def _new_file(target: Path):
+    """A new file of mode 0600 (whatever was at `target` goes first)."""
+    if os.path.lexists(target):
+        os.unlink(target)
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    os.fchmod(out, FILE_MODE)
+    return os.fdopen(out, "wb")
+
+
+def copy_regular(source: Path, target: Path) -> None:
+    """Copy a regular file to a new 0600 file; OSError for a symlink or a special file."""
+    with _open_regular(source) as reader, _new_file(target) as writer:
+        shutil.copyfileobj(reader, writer)
+
+
+def _collect_tree(course: Path, chapter: str, source: Path, report: CollectReport) -> dict:
+    """A `<student>/<chapter>/exercises.ipynb` tree, checked entry by entry, copied."""
+    stamps: dict[str, datetime | None] = {}
+    for entry in sorted(source.iterdir()):
+        name, mode = entry.name, entry.lstat().st_mode
+        if not valid_student_id(name):
+            report.refused.append(_invalid_id(name))
+        elif _kind(mode):
+            report.refused.append(f"{shown(name)}: {_kind(mode)}")
+        elif not stat.S_ISDIR(mode):
+            report.ignored.append(f"{shown(name)}: not a student folder")
+        elif not os.path.lexists(folder := entry / chapter):
+            continue  # this student's folder holds other chapters only
+        elif _kind(folder.lstat().st_mode) or not stat.S_ISDIR(folder.lstat().st_mode):
+            kind = _kind(folder.lstat().st_mode) or "a file, not a folder"
+            report.refused.append(f"{name}/{chapter}: {kind}")
+        else:
+            where, target = f"{name}/{chapter}", course / "submitted" / name / chapter
+            files = _check_folder(folder, where, report)
+            if NOTEBOOK not in files:
+                continue
+            try:
+                stamps[name] = _copy_student(files, target, where, report)
+            except OSError as error:  # it changed into a symlink or fifo since it was checked
+                report.refused.append(f"{where}: not collected ({error})")
+                shutil.rmtree(target, ignore_errors=True)
+    return stamps
+
+
+def _copy_student(files: dict[str, Path], target: Path, where: str, report) -> datetime | None:
+    """Copy the notebook, and the timestamp when it is a time; return that time."""
+    stamp, text = None, b""
+    if TIMESTAMP in files:
+        with _open_regular(files[TIMESTAMP]) as reader:
+            text = reader.read(100)
+        try:
+            stamp = _stamp_time(text.decode())
+        except (ValueError, OverflowError, UnicodeDecodeError):
+            report.refused.append(f"{where}/{TIMESTAMP}: not a time, not copied")
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    copy_regular(files[NOTEBOOK], target / NOTEBOOK)
+    if stamp is not None:
+        with _new_file(target / TIMESTAMP) as writer:
+            writer.write(text)
+    return stamp
+
+
+def _check_folder(folder: Path, where: str, report: CollectReport) -> dict[str, Path]:
+    """The regular notebook and timestamp of a chapter folder; the rest refused or ignored."""
+    files = {}
+    for path in sorted(folder.iterdir()):
+        mode = path.lstat().st_mode
+        if _kind(mode):
+            report.refused.append(f"{shown(where + '/' + path.name)}: {_kind(mode)}")
+        elif path.name in COPIED and stat.S_ISREG(mode):
+            files[path.name] = path
+        else:
+            kind = "folder" if stat.S_ISDIR(mode) else "file"
+            report.ignored.append(f"{shown(where + '/' + path.name)}: a {kind}, not collected")
+    if NOTEBOOK not in files:
+        report.refused.append(f"{shown(where)}: no regular {NOTEBOOK}, not collected")
+    return files
+
+
+def _collect_lms(course: Path, chapter: str, source: Path, report: CollectReport) -> dict:
+    """A flat LMS export, through `nbgrader zip_collect`; the newest of duplicates is kept."""
+    chosen: dict[str, list[tuple[datetime | None, float, Path]]] = {}
+    for path in sorted(source.iterdir()):
+        mode = path.lstat().st_mode
+        match = LMS_NAME.match(path.name)
+        if _kind(mode):
+            report.refused.append(f"{shown(path.name)}: {_kind(mode)}")
+        elif stat.S_ISDIR(mode):
+            report.ignored.append(f"{shown(path.name)}: a folder, not collected")
+        elif not match:
+            report.unmatched.append(shown(path.name))
+        elif not valid_student_id(match["student_id"]):
+            report.refused.append(f"{shown(path.name)}: {_invalid_id(match['student_id'])}")
+        else:
+            stamp = match["timestamp"] and parse_time(match["timestamp"])
+            entry = (stamp or None, path.lstat().st_mtime, path)
+            chosen.setdefault(match["student_id"], []).append(entry)
+    archive = course / "downloaded" / chapter / "archive"
+    for folder in (archive, archive.parent / "extracted"):
+        if folder.exists():
+            shutil.rmtree(folder)
+    archive.mkdir(parents=True)
+    stamps: dict[str, datetime | None] = {}
+    oldest = datetime.min.replace(tzinfo=UTC)
+    for student, files in chosen.items():
+        files.sort(key=lambda item: (item[0] or oldest, item[1]))
+        if len(files) > 1:
+            report.duplicates[student] = [path.name for _, _, path in files]
+        stamp, _, newest = files[-1]
+        name = re.sub(r" \(\d+\)(?=\.ipynb$)", "", newest.name)  # a browser's "x (1).ipynb"
+        try:
+            copy_regular(newest, archive / name)
+        except OSError as error:  # it changed into a symlink or fifo since it was checked
+            report.refused.append(f"{shown(newest.name)}: not collected ({error})")
+            continue
+        stamps[student] = stamp
+        target = course / "submitted" / student / chapter
+        if target.exists():
+            shutil.rmtree(target)
+    if stamps:
+        nbgrader(["zip_collect", chapter, "--force"], course)
+    lost = [s for s in stamps if not (course / "submitted" / s / chapter / NOTEBOOK).exists()]
+    if lost:
+        raise RuntimeError(f"nbgrader zip_collect did not collect {lost}")
+    for folder in [archive.parent, *(course / "submitted" / s / chapter for s in stamps)]:
+        for path in folder.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                os.chmod(path, FILE_MODE)
+    return stamps
 
 
 def collect(
@@ -74,69 +269,26 @@ def collect(
     `<student>/<chapter>/exercises.ipynb` (optionally with nbgrader's `timestamp.txt`).
     Students of `roster` are added to the gradebook; those without a submission are `missing`
     (nbgrader scores them zero). With `due`, the chapter's due date is set and late ones listed.
+    Symlinks, special files and invalid ids are refused; other files are ignored; both reported.
     """
     course, source = make_course(course), Path(source)
     report = CollectReport()
-    stamps: dict[str, datetime | None] = {}
-    if any(source.glob(f"*/{chapter}")):  # a submitted/<student>/<chapter>/ tree
-        for folder in sorted(p for p in source.glob(f"*/{chapter}") if p.is_dir()):
-            student = folder.parent.name
-            target = course / "submitted" / student / chapter
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(folder, target)
-            stamp = folder / "timestamp.txt"
-            stamps[student] = parse_time(stamp.read_text()) if stamp.exists() else None
-    else:  # a flat LMS export, through nbgrader zip_collect
-        chosen: dict[str, list[tuple[datetime | None, float, Path]]] = {}
-        for path in sorted(p for p in source.iterdir() if p.is_file()):
-            match = LMS_NAME.match(path.name)
-            if not match:
-                report.unmatched.append(path.name)
-                continue
-            stamp = match["timestamp"] and parse_time(match["timestamp"])
-            chosen.setdefault(match["student_id"], []).append(
-                (stamp or None, path.stat().st_mtime, path)
-            )
-        archive = course / "downloaded" / chapter / "archive"
-        for folder in (archive, archive.parent / "extracted"):
-            if folder.exists():
-                shutil.rmtree(folder)
-        archive.mkdir(parents=True)
-        oldest = datetime.min.replace(tzinfo=UTC)
-        for student, files in chosen.items():
-            files.sort(key=lambda item: (item[0] or oldest, item[1]))
-            if len(files) > 1:
-                report.duplicates[student] = [path.name for _, _, path in files]
-            stamps[student], _, newest = files[-1]
-            name = newest.name
-            if " (" in name:  # "alice_exercises (1).ipynb": a browser's copy of a duplicate
-                name = re.sub(r" \(\d+\)(?=\.ipynb$)", "", name)
-            shutil.copy(newest, archive / name)
-            target = course / "submitted" / student / chapter
-            if target.exists():
-                shutil.rmtree(target)
-        if chosen:
-            nbgrader(["zip_collect", chapter, "--force"], course)
-        lost = [s for s in chosen if not (course / "submitted" / s / chapter / NOTEBOOK).exists()]
-        if lost:
-            raise RuntimeError(f"nbgrader zip_collect did not collect {lost}")
+    is_tree = any(os.path.lexists(entry / chapter) for entry in source.iterdir())
+    stamps = (_collect_tree if is_tree else _collect_lms)(course, chapter, source, report)
+    known = []
+    for student in roster or []:
+        if valid_student_id(student):
+            known.append(student)
+        else:
+            report.refused.append(f"roster {_invalid_id(student)}; not added to the gradebook")
     report.collected = sorted(stamps)
-    report.missing = sorted(set(roster or []) - set(stamps))
+    report.missing = sorted(set(known) - set(stamps))
     with gradebook(course) as gb:
         if due is not None:
             gb.update_or_create_assignment(chapter, duedate=due.replace(tzinfo=None))
-        for student in sorted(set(roster or []) | set(stamps)):
+        for student in sorted(set(known) | set(stamps)):
             gb.update_or_create_student(student)
     for student, stamp in stamps.items():
         if due is not None and stamp is not None and stamp > due:
             report.late[student] = (stamp - due).total_seconds()
     return report
-
-
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def valid_student_id(text: str) -> bool:
-    """Whether `text` is a student id the course accepts (no globs, paths or formulas)."""
-    return bool(STUDENT_ID.fullmatch(text)) and ".." not in text

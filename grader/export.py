@@ -1,9 +1,15 @@
-"""`course-grade export` and `summary`: scores per student and part, statistics per part."""
+"""`course-grade export` and `summary`: scores per student and part, statistics per part.
+
+Every text cell of the CSV files that a spreadsheet would read as a formula (it starts with
+`=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'` (OWASP's advice against
+CSV injection); numbers are written as numbers. The files are the instructor's alone (0600).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -11,6 +17,32 @@ from pathlib import Path
 from grader.autograde import LOG_NAME
 from grader.course import gradebook
 from grader.paths import NOTEBOOK
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_MODE = 0o600
+
+
+def csv_cell(value):
+    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a `'` first."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(path: Path, rows: list[dict], columns: list[str]) -> Path:
+    """Write `rows` under a header of `columns` (missing values empty), every cell escaped.
+
+    The file is created 0600 and never written through a symlink.
+    """
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, CSV_MODE)
+    os.fchmod(fd, CSV_MODE)
+    with os.fdopen(fd, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([csv_cell(column) for column in columns])
+        for row in rows:
+            writer.writerow([csv_cell(row.get(column, "")) for column in columns])
+    return path
 
 
 def score_rows(course: Path, chapters: list[str]) -> list[dict]:
@@ -103,19 +135,13 @@ def export(course: Path, chapters: list[str], folder: Path | None = None) -> tup
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
-    with scores_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(scores_path, rows, columns)
     summary = class_summary(rows)
     for item in summary:
         if item["part"] != "total":
             item["max_score"] = part_max(course, item["chapter"])[item["part"]]
-    with summary_path.open("w", newline="") as handle:
-        fields = ["chapter", "part", "max_score", "students", "mean", "median", "full", "zero"]
-        writer = csv.DictWriter(handle, [*fields, "distribution"], restval="")
-        writer.writeheader()
-        writer.writerows(summary)
+    fields = ["chapter", "part", "max_score", "students", "mean", "median", "full", "zero"]
+    write_csv(summary_path, summary, [*fields, "distribution"])
     return scores_path, summary_path
 
 

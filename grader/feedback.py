@@ -53,11 +53,15 @@ class FeedbackPages(list):
         self.removed: list[str] = list(removed)
 
 
-class UnsafeFeedback(RuntimeError):
-    """Pages that were deleted, each with what was wrong with it."""
+class FeedbackError(RuntimeError):
+    """Pages deleted as unsafe (`problems`: page -> what was wrong), or nbgrader failed.
 
-    def __init__(self, problems: dict[Path, list[str]], failure: str = ""):
-        self.problems = problems
+    `pages` holds the pages that were kept, checked and safe, with what else was `removed`.
+    """
+
+    def __init__(self, problems: dict[Path, list[str]], failure: str = "", pages=None):
+        self.problems, self.failure = problems, failure
+        self.pages = pages if pages is not None else FeedbackPages()
         lines = [f"{page}: {', '.join(found)}; it was deleted" for page, found in problems.items()]
         super().__init__("\n".join([*lines, failure]).strip())
 
@@ -85,7 +89,7 @@ def feedback(course: Path, chapter: str) -> FeedbackPages:
         )
     pages, problems = check_pages(course / "feedback", chapter)
     if problems or failure:
-        raise UnsafeFeedback(problems, failure)
+        raise FeedbackError(problems, failure, pages)
     return pages
 
 
@@ -198,12 +202,14 @@ def template_scripts() -> frozenset:
     return frozenset(page.scripts)
 
 
-def render_page(nb: nbformat.NotebookNode, resources: dict | None = None) -> str:
+def render_page(
+    nb: nbformat.NotebookNode, resources: dict | None = None, preprocessors: list | None = None
+) -> str:
     """A feedback page as `nbgrader generate_feedback` writes it, without the gradebook.
 
     The exporter is configured by nbgrader's GenerateFeedback itself (template, paths, no
-    default preprocessors) and runs `FEEDBACK_PREPROCESSORS` but GetGrades; `resources` may
-    give `nbgrader` scores (what GetGrades would put there).
+    default preprocessors) and runs `preprocessors` (default: `FEEDBACK_PREPROCESSORS` but
+    GetGrades); `resources` may give `nbgrader` scores (what GetGrades would put there).
     """
     from nbconvert.exporters import HTMLExporter
     from nbgrader.converters import GenerateFeedback
@@ -214,7 +220,7 @@ def render_page(nb: nbformat.NotebookNode, resources: dict | None = None) -> str
     config.HTMLExporter.sanitize_html = True
     converter = GenerateFeedback(coursedir=CourseDirectory(), config=config)
     exporter = HTMLExporter(parent=converter, config=converter.config)
-    for name in FEEDBACK_PREPROCESSORS[1:]:
+    for name in FEEDBACK_PREPROCESSORS[1:] if preprocessors is None else preprocessors:
         exporter.register_preprocessor(name)
     given = dict(resources or {})
     given["nbgrader"] = {

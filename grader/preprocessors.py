@@ -142,9 +142,9 @@ class SanitizeFeedback(Preprocessor):
         meta = {flag: given[flag] is True for flag in NBGRADER_FLAGS if flag in given}
         if isinstance(given.get("grade_id"), str) and SAFE_NAME.fullmatch(given["grade_id"]):
             meta["grade_id"] = given["grade_id"]
-        for key in ("points", "score"):
-            if key in given:
-                meta[key] = _number(given[key])
+        for key in ("points", "score"):  # the template prints both for graded and task cells
+            if key in given or meta.get("grade") or meta.get("task"):
+                meta[key] = _number(given.get(key))
         if isinstance(given.get("comment"), str):  # the grader's comment, from the gradebook
             meta["comment"] = given["comment"]
         return meta

@@ -1,0 +1,82 @@
+"""The data that crosses between the grader and a student's kernel: plain values only.
+
+`grader.remote` (grader side) and `grader.kernel_side` (kernel side) speak one format; these
+tests run both ends in this process, without a kernel. The graded round in test_instructor.py
+runs them against real kernels.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+
+from grader import kernel_side, remote
+
+
+def _through_kernel(value):
+    """Send `value` to the kernel side and back, as a request and a reply would."""
+    probe = kernel_side.CourseProbe({})
+    sent = json.loads(json.dumps(remote.encode(value)))
+    back = json.loads(json.dumps(probe.encode(probe.decode(sent))))
+    return remote.decode(back)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, -3, 2**70, 1.5, float("inf"), True, None, "", "ü", b"\x00\xff", [1, [2.5]], (1, "a")],
+)
+def test_plain_values_keep_their_type_and_value(value):
+    got = _through_kernel(value)
+    assert type(got) is type(value) and got == value
+
+
+def test_arrays_keep_dtype_shape_and_values():
+    for array in (np.arange(6, dtype=np.int8).reshape(2, 3), np.zeros((0, 4)), np.array(True)):
+        got = _through_kernel(array)
+        assert isinstance(got, np.ndarray) and got.dtype == array.dtype
+        assert np.array_equal(got, array)
+    scalar = _through_kernel(np.float32(0.25))
+    assert type(scalar) is np.float32 and scalar == 0.25
+
+
+def test_object_arrays_and_dicts_of_bytes():
+    result = {"names": np.array([b"Person", b"Dog"], dtype=object), "scores": np.ones(2)}
+    got = _through_kernel(result)
+    assert list(got["names"]) == [b"Person", b"Dog"] and got["names"].dtype == object
+
+
+def test_a_tensor_comes_back_as_a_tensor_value_not_an_array():
+    probe = kernel_side.CourseProbe({})
+    reply = {"t": "tensor", "npy": probe._npy(np.eye(2, dtype=np.float32)), "dtype": "float32"}
+    got = remote.decode(reply)
+    assert not isinstance(got, np.ndarray) and got.shape == (2, 2)
+    assert np.array_equal(got.numpy(), np.eye(2)) and np.asarray(got).dtype == np.float32
+
+
+def test_an_object_stays_in_the_kernel_as_a_handle():
+    probe = kernel_side.CourseProbe({})
+    reply = probe.encode(lambda x: x)
+    assert reply["t"] == "handle" and reply["callable"]
+    assert isinstance(remote.decode(reply, link=object()), remote.Remote)
+
+
+def test_pickled_arrays_and_malformed_replies_are_refused():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    pickled = {"t": "ndarray", "npy": base64.b64encode(buffer.getvalue()).decode()}
+    for bad in (pickled, {"t": "eval", "v": "1"}, ["t"], {"t": "int", "v": "x"}):
+        with pytest.raises(remote.StudentCodeError):
+            remote.decode(bad)
+
+
+def test_a_reply_must_answer_this_request_once():
+    good = json.dumps({"ok": True, "value": {"t": "none"}, "token": "abc"})
+    assert remote.KernelLink._parse(good, "abc", None)["ok"]
+    with pytest.raises(remote.StudentCodeError, match="another request"):
+        remote.KernelLink._parse(good, "xyz", None)
+    with pytest.raises(remote.StudentCodeError, match="two answers"):
+        remote.KernelLink._parse(good, "abc", {"ok": True})

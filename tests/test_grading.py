@@ -30,7 +30,7 @@ def graded_classes(tmp_path_factory) -> dict[str, list[Verdict] | Exception]:
 
     def grade(chapter: str):
         try:
-            return selftest_chapter(chapter, tmp_path_factory.mktemp(chapter))
+            return selftest_chapter(chapter, tmp_path_factory.mktemp(chapter) / "course", jobs=1)
         except Exception as error:  # reported by the chapter's own test
             return error
 

@@ -33,6 +33,10 @@ class StudentCodeError(Exception):
     """The student's code raised, or sent back something the grader does not accept."""
 
 
+class MissingAttribute(StudentCodeError, AttributeError):
+    """The kernel's object has no such attribute (so `hasattr` on a Remote works)."""
+
+
 class KernelUnavailable(StudentCodeError):
     """The kernel died, hung past the time limit or stopped answering."""
 
@@ -49,6 +53,12 @@ class TensorValue:
 
     def numpy(self) -> np.ndarray:
         return self._array.copy()
+
+    def __getitem__(self, index) -> TensorValue:
+        return TensorValue(np.asarray(self._array[index]))
+
+    def __len__(self) -> int:
+        return len(self._array)
 
     def __array__(self, dtype=None, copy=None):
         return self._array if dtype is None else self._array.astype(dtype)
@@ -224,7 +234,8 @@ class KernelLink:
         reply = self._roundtrip(code, token=token)
         if not reply.get("ok"):
             kind, text = str(reply.get("type", "Error")), str(reply.get("message", ""))
-            raise StudentCodeError(f"your code raised {kind}: {text}"[:2000])
+            error = MissingAttribute if op == "getattr" and kind == "AttributeError" else None
+            raise (error or StudentCodeError)(f"your code raised {kind}: {text}"[:2000])
         return reply["value"] if raw else decode(reply.get("value"), self)
 
     def _roundtrip(self, code: str, token: str | None = None, expect_reply: bool = True) -> dict:

@@ -80,3 +80,14 @@ def test_a_reply_must_answer_this_request_once():
         remote.KernelLink._parse(good, "xyz", None)
     with pytest.raises(remote.StudentCodeError, match="two answers"):
         remote.KernelLink._parse(good, "abc", {"ok": True})
+
+
+def test_a_tensor_value_indexes_like_a_tensor():
+    value = remote.TensorValue(np.arange(6).reshape(2, 3))
+    assert isinstance(value[1], remote.TensorValue) and list(value[1].numpy()) == [3, 4, 5]
+    assert len(value) == 2
+
+
+def test_a_missing_attribute_of_a_remote_object_is_an_attribute_error():
+    assert issubclass(remote.MissingAttribute, AttributeError)
+    assert issubclass(remote.MissingAttribute, remote.StudentCodeError)

@@ -74,7 +74,8 @@ def execute_notebook(source: Path, output: Path, timeout: int = 600) -> Executio
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
-    NOTEBOOK_TIMES[str(source.relative_to(REPO_ROOT))] = seconds
+    name = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source.name
+    NOTEBOOK_TIMES[f"{source.parent.name}/{name}" if name == source.name else str(name)] = seconds
     return Execution(source, output, result.returncode, result.stdout + result.stderr, seconds)
 
 

@@ -1,6 +1,8 @@
-"""Every lesson runs in fast mode; every reference solution passes its own tests."""
+"""Every lesson runs in fast mode; every reference solution passes its visible tests."""
 
 from __future__ import annotations
+
+import shutil
 
 import nbformat
 import pytest
@@ -11,6 +13,8 @@ from conftest import (
     lesson_notebooks,
     solution_notebooks,
 )
+
+from grader.notebooks import without_hidden_tests
 
 
 def _name(path) -> str:
@@ -49,8 +53,17 @@ def test_lesson_executes_in_fast_mode(lesson, staged_book):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("solution", solution_notebooks(), ids=_name)
-def test_reference_solution_passes_all_tests(solution, tmp_path):
-    nb = assert_ran_completely(execute_notebook(solution, tmp_path / solution.name))
+def test_reference_solution_passes_its_visible_tests(solution, tmp_path):
+    """The solution notebook runs in a plain kernel, as a student's would, visible tests only.
+
+    Hidden tests run in the grader's process, never in a kernel (test_grading.py grades them).
+    """
+    visible = tmp_path / "visible" / solution.parent.name / solution.name
+    visible.parent.mkdir(parents=True)
+    nbformat.write(without_hidden_tests(nbformat.read(solution, as_version=4)), visible)
+    shutil.copytree(solution.parent, visible.parent, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(solution.name))  # fmt: skip
+    nb = assert_ran_completely(execute_notebook(visible, tmp_path / solution.name))
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert graded, f"{_name(solution)} has no graded cells"
     for cell in graded:

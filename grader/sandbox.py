@@ -323,12 +323,14 @@ def _bwrap_argv(home: Path, runtime: Path, connection: int, path: str) -> list[s
     readable, writable = _course_paths(), [home, runtime]
     source = _stage(readable + writable) if os.geteuid() == 0 else {}
     args = [BWRAP, *_namespace_args(), *_system_args()]
-    for folder in readable:
-        args += ["--ro-bind", str(source.get(folder, folder)), str(folder)]
+    # The private /proc, /dev, /tmp and /dev/shm first: the course's own paths may lie in /tmp
+    # (a clone in `mktemp -d`, the scratch folder), and are bound on top of them.
     args += ["--proc", "/proc", "--dev", "/dev"]
     for tmp in ("/tmp", "/dev/shm"):
         args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", tmp]
-    for folder in writable:  # after /tmp: the scratch folder usually lies in it
+    for folder in readable:
+        args += ["--ro-bind", str(source.get(folder, folder)), str(folder)]
+    for folder in writable:
         args += ["--bind", str(source.get(folder, folder)), str(folder)]
     args += ["--perms", "0400", "--ro-bind-data", str(connection), path]
     args += ["--remount-ro", "/", "--chdir", str(home), "--clearenv"]

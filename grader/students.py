@@ -27,8 +27,9 @@ def header_cell(chapter: str) -> nbformat.NotebookNode:
         "**Graded notebook.** Write your answers where it says `YOUR CODE HERE` "
         "(delete the `raise NotImplementedError()` line). Each answer has a test cell below it: "
         "run it for instant feedback. More tests, hidden from you, run when your work is "
-        "graded, so solve the task in general rather than for the examples shown. Before you "
-        "submit, restart the kernel and run all cells."
+        "graded, so solve the task in general rather than for the examples shown. Only the "
+        "answer cells are graded: code in cells you add yourself is not run by the grader. "
+        "Before you submit, restart the kernel and run all cells."
     )
     cell.id = HEADER_ID
     return cell

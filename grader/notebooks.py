@@ -31,6 +31,17 @@ def grade_id(cell: nbformat.NotebookNode) -> str | None:
     return nbgrader_meta(cell).get("grade_id")
 
 
+def cells_by_grade_id(nb) -> dict[str, list]:
+    """A submission's cells grouped by grade_id, in order; malformed cells are skipped."""
+    found: dict[str, list] = {}
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata") if isinstance(cell, dict) else None
+        name = grade_id(cell) if isinstance(meta, dict) else None
+        if isinstance(name, str):
+            found.setdefault(name, []).append(cell)
+    return found
+
+
 def is_answer_cell(cell: nbformat.NotebookNode) -> bool:
     """Whether a cell is an autograded answer (a code cell with a solution region)."""
     meta = nbgrader_meta(cell)

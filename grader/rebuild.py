@@ -10,11 +10,9 @@ from what can be matched, and each mismatch is reported as a flag.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import nbformat
 
-from grader.notebooks import grade_id, nbgrader_meta
+from grader.notebooks import cells_by_grade_id, grade_id, nbgrader_meta
 
 MAX_ANSWER_CHARS = 200_000  # one answer cell longer than this is cut and flagged
 
@@ -29,17 +27,16 @@ def rebuild(
     submitted: nbformat.NotebookNode, release: nbformat.NotebookNode
 ) -> tuple[nbformat.NotebookNode, list[str]]:
     """The notebook to grade, and what did not match. `release` is the student version."""
-    found: dict[str, list] = defaultdict(list)
+    found = cells_by_grade_id(submitted)
     released = {_text(c.source) for c in release.cells if not grade_id(c)}
-    own_cells = 0
-    for cell in submitted.get("cells", []):
-        if not isinstance(cell, dict):
-            continue
-        name = grade_id(cell) if isinstance(cell.get("metadata"), dict) else None
-        if isinstance(name, str):
-            found[name].append(cell)
-        elif cell.get("cell_type") == "code" and _text(cell.get("source")) not in released:
-            own_cells += 1
+    grouped = {id(cell) for copies in found.values() for cell in copies}
+    own_cells = sum(
+        isinstance(cell, dict)
+        and id(cell) not in grouped
+        and cell.get("cell_type") == "code"
+        and _text(cell.get("source")) not in released
+        for cell in submitted.get("cells", [])
+    )
     flags = []
     rebuilt = nbformat.from_dict(release)
     for cell in rebuilt.cells:

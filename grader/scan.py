@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.notebooks import HIDDEN_REGION, SOLUTION_REGION, grade_id
+from grader.notebooks import HIDDEN_REGION, SOLUTION_REGION, cells_by_grade_id, grade_id
 
 GUARDED_MODULES = {"checks", "np", "numpy", "math", "tf", "tensorflow", "testing", "builtins"}
 
@@ -105,10 +105,7 @@ def tampering(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[
     nbgrader grades with its own copy of these cells anyway; this says what a student changed.
     """
     mine = {grade_id(c): c for c in source.cells if grade_id(c)}
-    theirs: dict[str, list] = {}
-    for cell in nb.cells:
-        if grade_id(cell):
-            theirs.setdefault(grade_id(cell), []).append(cell)
+    theirs = cells_by_grade_id(nb)
     notes = []
     for name, cell in mine.items():
         meta = cell.metadata.nbgrader

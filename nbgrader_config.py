@@ -44,3 +44,6 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# The grader's verdicts are in once the last cell ran: stop the kernel at once instead of
+# waiting for its atexit hooks (TensorFlow's take about a second and a half per submission).
+c.ExecuteAndGrade.shutdown_kernel = "immediate"

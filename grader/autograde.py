@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader import sandbox
+from grader import sandbox, warm_start
 from grader.collect import valid_student_id
 from grader.course import REBUILT, bin_dir, db_url, gradebook, grading_env, make_course, use_wal
 from grader.gradebook_notes import part_names, record_outcome, zero_parts
@@ -47,15 +44,6 @@ class StudentResult:
 def submitted_students(course: Path, chapter: str) -> list[str]:
     """Students with a folder for `chapter` under submitted/."""
     return sorted(p.parent.name for p in (Path(course) / "submitted").glob(f"*/{chapter}"))
-
-
-def kill_group(process: subprocess.Popen) -> None:
-    """Stop a grading process and everything it started (its kernel included)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
 
 
 def grade_student(
@@ -189,19 +177,14 @@ def run_nbgrader(command, course, chapter, student, notebook_timeout, retries, r
     """Run one `nbgrader autograde --student` process, retrying a locked gradebook."""
     for attempt in range(1, retries + 2):
         result.attempts = attempt
-        process = subprocess.Popen(
-            command, cwd=course, env=grading_env(**(extra_env or {})),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
-        try:
-            output, _ = process.communicate(timeout=notebook_timeout)
-        except subprocess.TimeoutExpired:
-            kill_group(process)
+        code, output = warm_start.run(
+            command[1:], grading_env(**(extra_env or {})), course, notebook_timeout
+        )
+        if code is None:
             result.status = "time limit"
             result.message = f"{student}: stopped after the {notebook_timeout:g} s notebook limit"
             return
-        if process.returncode == 0:
+        if code == 0:
             return
         if "database is locked" in output and attempt <= retries:
             time.sleep(1 + attempt)

@@ -34,7 +34,8 @@ def make_class(course: Path, chapter: str, size: int) -> list[str]:
 
 
 class MemorySampler:
-    """Peak resident memory of this process's children (graders and kernels), sampled."""
+    """Peak memory of this process's children (graders and kernels), sampled: the proportional
+    set size, so that the pages the forked graders share with their forkserver count once."""
 
     def __init__(self, interval: float = 0.25) -> None:
         self.peak, self.interval, self._stop = 0, interval, threading.Event()
@@ -48,7 +49,7 @@ class MemorySampler:
             total = 0
             for child in me.children(recursive=True):
                 try:
-                    total += child.memory_info().rss
+                    total += child.memory_full_info().pss
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)

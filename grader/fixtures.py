@@ -144,7 +144,10 @@ def selftest(chapter: str, course: Path, jobs: int = 2) -> list[Verdict]:
     for fixture in fixtures:
         nb = student_nb if fixture.answers is None else fill_answers(student_nb, fixture.answers)
         submit(course, chapter, fixture.student, nb)
-    autograde(course, chapter, jobs=jobs, use_sandbox=sandbox.full_isolation())
+    results = autograde(course, chapter, jobs=jobs, use_sandbox=sandbox.full_isolation())
+    failed = [f"{r.student}: {r.status} {r.message}" for r in results if r.status != "graded"]
+    if failed:
+        raise RuntimeError(f"{chapter}: not every fixture was graded:\n" + "\n".join(failed))
     table = scores(course, chapter)
     verdicts = []
     for fixture in (f for f in fixtures if f.shows):

@@ -1,0 +1,130 @@
+"""Start each submission's `nbgrader autograde` from a process that has already imported it.
+
+Every submission is graded by a process of its own (its own gradebook session, its own time
+limit, its whole process group killed on a time-out), but importing nbgrader takes about 2 s
+and the grader's TensorFlow about 3 s more, on every submission. A small fork server
+(`python -m grader.warm_start`, started once per `autograde`) imports them once
+(`grader.warm_imports`) and forks a fresh copy for each submission, which runs `nbgrader` with
+the arguments, environment and folder it is given, as its own process group. The server never
+grades anything itself, so nothing of one submission reaches the next.
+
+Protocol: one JSON request per line on the server's stdin, answered with the child's pid on
+its stdout. The server ignores SIGCHLD, so its children are reaped by the kernel; the caller
+waits on a pidfd and reads the exit status the child leaves in a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+_lock = threading.Lock()
+_server: subprocess.Popen | None = None
+
+
+def _start_server() -> subprocess.Popen:
+    global _server
+    if _server is None or _server.poll() is not None:
+        _server = subprocess.Popen(
+            [sys.executable, "-m", "grader.warm_start"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )  # fmt: skip
+        if _server.stdout.readline().strip() != "ready":
+            raise RuntimeError("the grading fork server did not start")
+    return _server
+
+
+def run(
+    argv: list[str], env: dict[str, str], cwd: Path, timeout: float | None
+) -> tuple[int | None, str]:
+    """`nbgrader *argv` in `cwd` with `env`: (exit status, or None after `timeout` s; output)."""
+    with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as tmp:
+        log, status = Path(tmp) / "output.log", Path(tmp) / "status"
+        request = {"argv": argv, "env": env, "cwd": str(cwd)}
+        request |= {"log": str(log), "status": str(status)}
+        with _lock:
+            server = _start_server()
+            server.stdin.write(json.dumps(request) + "\n")
+            pid = int(server.stdout.readline())
+        timed_out = not _wait(pid, timeout)
+        if timed_out:
+            try:
+                os.killpg(pid, signal.SIGKILL)  # the kernel and its sandbox with it
+            except ProcessLookupError:
+                pass
+            _wait(pid, None)
+        output = log.read_text(errors="replace") if log.exists() else ""
+        if timed_out:
+            return None, output
+        code = int(status.read_text()) if status.exists() else -signal.SIGKILL
+    return code, output
+
+
+def _wait(pid: int, timeout: float | None) -> bool:
+    """Whether process `pid` (not our child) ended within `timeout` seconds."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return bool(ready)
+    finally:
+        os.close(fd)
+
+
+def _child(request: dict) -> None:
+    """In the forked copy: a process group of its own, output to the log, then nbgrader."""
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # nbgrader waits for its kernel
+        null = os.open(os.devnull, os.O_RDONLY)
+        out = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(null, 0), os.dup2(out, 1), os.dup2(out, 2)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        sys.argv = ["nbgrader", *request["argv"]]
+        from nbgrader.apps.nbgraderapp import main
+
+        try:
+            result = main()
+            code = result if isinstance(result, int) else 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush(), sys.stderr.flush()
+            Path(request["status"]).write_text(str(code))
+        finally:
+            os._exit(code)
+
+
+def serve() -> None:
+    """The fork server's loop: import once, then fork one child per request line."""
+    import grader.warm_imports  # noqa: F401
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        print(pid, flush=True)
+
+
+if __name__ == "__main__":
+    serve()

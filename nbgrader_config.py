@@ -21,12 +21,9 @@ c.OverwriteCells.add_missing_cells = True
 
 # Feedback never shows hidden tests (plain nbgrader prints them, jupyter/nbgrader#917): the
 # course's preprocessor removes the hidden-test regions and the tracebacks that quote them.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "grader.preprocessors.HideHiddenTests",
-    "grader.preprocessors.SanitizeFeedback",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+from grader.feedback import FEEDBACK_PREPROCESSORS  # noqa: E402  (their one definition)
+
+c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
 # Feedback pages are safe to open: no script, event handler or active content from a student.
 c.HTMLExporter.sanitize_html = True
 

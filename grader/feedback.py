@@ -10,7 +10,6 @@ template does not put there, an event handler attribute or a `javascript:` URL i
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import shutil
@@ -37,12 +36,9 @@ IMAGE_DATA = re.compile(r"data:image/(png|jpeg);base64,[a-z0-9+/=]*")
 
 
 def feedback_args(chapter: str) -> list[str]:
-    """`nbgrader generate_feedback` with the course's preprocessors and sanitized HTML."""
-    return [
-        "generate_feedback", chapter, "--force",
-        f"--GenerateFeedback.preprocessors={json.dumps(FEEDBACK_PREPROCESSORS)}",
-        "--HTMLExporter.sanitize_html=True",
-    ]  # fmt: skip
+    """`nbgrader generate_feedback`; the course's nbgrader_config.py sets the preprocessors
+    (`FEEDBACK_PREPROCESSORS`) and sanitized HTML."""
+    return ["generate_feedback", chapter, "--force"]
 
 
 class FeedbackPages(list):

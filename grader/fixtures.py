@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import make_course
+from grader.course import db_url, make_course
 from grader.notebooks import fill_answers, solution_answers
 from grader.paths import NOTEBOOK, SOLUTIONS_DIR, WRONG_ANSWERS_DIR
 
@@ -35,7 +35,7 @@ def scores(course: Path, chapter: str) -> dict[str, dict[str, PartScore]]:
     from nbgrader.api import Gradebook
 
     result: dict[str, dict[str, PartScore]] = {}
-    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
+    with Gradebook(db_url(Path(course))) as gb:
         for submission in gb.assignment_submissions(chapter):
             notebook = gb.find_submission_notebook(
                 Path(NOTEBOOK).stem, chapter, submission.student.id

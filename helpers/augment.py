@@ -5,6 +5,12 @@ from __future__ import annotations
 import keras
 
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+# The reference models' settings per dataset (`preset_layers`): a flipped digit is another
+# digit or none, so digits get small turns, shifts and zooms; a flipped shoe is still a shoe.
+PRESETS = {
+    "digits": {"rotation": 10 / 360, "shift": 0.1, "zoom": 0.1},
+    "fashion": {"rotation": 0.0, "shift": 0.08, "zoom": 0.0, "flip": "horizontal"},
+}
 
 
 def augmentation_layers(
@@ -36,6 +42,13 @@ def augmentation_layers(
     if flip:
         layers.append(keras.layers.RandomFlip(flip, seed=seed))
     return keras.Sequential(layers, name="augmentation")
+
+
+def preset_layers(kind: str = "digits", seed: int | None = None) -> keras.Sequential:
+    """`augmentation_layers` with the reference models' settings for "digits" or "fashion"."""
+    if kind not in PRESETS:
+        raise ValueError(f"expected augmentation {' or '.join(map(repr, PRESETS))}, got {kind!r}")
+    return augmentation_layers(**PRESETS[kind], seed=seed)
 
 
 def augmentation_cnn(

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
+from helpers.augment import PRESETS, preset_layers
+
 INPUT_SHAPE = (28, 28, 1)
-AUGMENTATIONS = ("digits", "fashion", "none")
+AUGMENTATIONS = (*PRESETS, "none")
 
 
 def _check_classes(num_classes: int) -> None:
@@ -50,29 +52,6 @@ def notes_cnn(
     )
 
 
-def augmentation(kind: str = "digits", seed: int | None = None) -> keras.Sequential:
-    """Random image changes for training; like every preprocessing layer they do nothing at
-    inference, so a model that starts with them predicts on the images as they are.
-
-    "digits": small shifts, rotations and zooms (a flipped digit is another digit or none);
-    "fashion": left-right flips and small shifts (a flipped shoe is still a shoe).
-    """
-    if kind == "digits":
-        steps = [
-            layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
-            layers.RandomZoom(0.1, fill_mode="constant", seed=seed),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
-        ]
-    elif kind == "fashion":
-        steps = [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed),
-        ]
-    else:
-        raise ValueError(f"expected augmentation 'digits' or 'fashion', got {kind!r}")
-    return keras.Sequential(steps, name=f"augment_{kind}")
-
-
 def _conv_bn_relu(x, filters: int):
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
@@ -92,7 +71,7 @@ def reference_cnn(
     if augment not in AUGMENTATIONS:
         raise ValueError(f"expected augment in {AUGMENTATIONS}, got {augment!r}")
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    x = inputs if augment == "none" else augmentation(augment, seed)(inputs)
+    x = inputs if augment == "none" else preset_layers(augment, seed)(inputs)
     for filters in (width, 2 * width):
         x = _conv_bn_relu(x, filters)
         x = _conv_bn_relu(x, filters)

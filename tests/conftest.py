@@ -19,9 +19,9 @@ os.environ["COURSE_OFFLINE"] = "1"
 os.environ["COURSE_FAST"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS_DIR = REPO_ROOT / "chapters"
-SOLUTIONS_DIR = REPO_ROOT / "solutions"
+from grader import paths  # noqa: E402  (the repository's paths, defined once)
+from grader.paths import CHAPTERS_DIR, REPO_ROOT, SOLUTIONS_DIR  # noqa: E402, F401
+
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "setup.md", "glossary.md")
 # Notebooks run two at a time: the machine has two cores, and most of a run is start-up.
 WORKERS = int(os.environ.get("COURSE_TEST_WORKERS", "2"))
@@ -48,7 +48,7 @@ def solution_notebooks() -> list[Path]:
 
 
 def graded_chapters() -> list[str]:
-    return [p.parent.name for p in solution_notebooks()]
+    return [name for name in paths.graded_chapters() if not ONLY or name in ONLY]
 
 
 @dataclass

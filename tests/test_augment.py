@@ -1,6 +1,5 @@
 """Tests for helpers/augment.py: the augmentation layers and the notes' augmentation CNN."""
 
-import keras
 import numpy as np
 import pytest
 
@@ -81,4 +80,17 @@ def test_augmentation_cnn_rejects_bad_shapes() -> None:
         augment.augmentation_cnn(input_shape=(28, 28))
     with pytest.raises(ValueError, match="expected dropout"):
         augment.augmentation_cnn(dropout=1.0)
-    assert isinstance(augment.augmentation_cnn(input_shape=(32, 32, 3)), keras.Sequential)
+    colour = augment.augmentation_cnn(input_shape=(32, 32, 3), filters=(4, 8), dense_units=16)
+    assert colour.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0).shape == (2, 10)
+
+
+def test_presets_use_the_reference_settings_for_each_dataset() -> None:
+    digits = augment.preset_layers("digits", seed=1)
+    kinds = [type(layer).__name__ for layer in digits.layers]
+    assert kinds == ["RandomRotation", "RandomTranslation", "RandomZoom"]  # no flip for digits
+    assert digits.layers[0].factor == (-10 / 360, 10 / 360)
+    fashion = augment.preset_layers("fashion", seed=1)
+    assert [type(layer).__name__ for layer in fashion.layers] == ["RandomTranslation", "RandomFlip"]
+    assert fashion.layers[1].mode == "horizontal"
+    with pytest.raises(ValueError, match="'digits' or 'fashion'"):
+        augment.preset_layers("colour")

@@ -7,7 +7,6 @@ exporter (`render_page`), and once through real `nbgrader generate_feedback`.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import stat
@@ -19,11 +18,9 @@ import pytest
 
 from grader.course import bin_dir, find_secrets, gradebook, make_course
 from grader.feedback import (
-    FEEDBACK_PREPROCESSORS,
     FeedbackError,
     check_pages,
     feedback,
-    feedback_args,
     page_problems,
     render_page,
     template_scripts,
@@ -248,6 +245,3 @@ def test_generate_feedback_with_nbgrader(tmp_path):
     assert "My answer &lt;script&gt;" in page and "Score: 0.0 / 1.0" in page
     assert sorted(p.name for p in alice.parent.iterdir()) == ["exercises.html"]
     assert stat.S_IMODE(alice.stat().st_mode) == 0o644
-    assert f"--GenerateFeedback.preprocessors={json.dumps(FEEDBACK_PREPROCESSORS)}" in (
-        feedback_args(CHAPTER)
-    )

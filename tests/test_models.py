@@ -23,7 +23,17 @@ def test_notes_cnn_has_the_notes_shapes_and_parameter_count():
 def test_notes_cnn_returns_probabilities_or_logits():
     probs = models.notes_cnn()(_images(4), training=False).numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-    assert models.notes_cnn(logits=True).layers[-1].activation.__name__ == "linear"
+    # Same weights with logits=True: the raw scores, whose softmax is the probabilities.
+    keras.utils.set_random_seed(0)
+    probs_model = models.notes_cnn()
+    logits_model = models.notes_cnn(logits=True)
+    logits_model.set_weights(probs_model.get_weights())
+    images = _images(4)
+    logits = logits_model(images, training=False).numpy()
+    assert not np.allclose(logits.sum(axis=1), 1.0)
+    np.testing.assert_allclose(
+        keras.ops.softmax(logits).numpy(), probs_model(images, training=False), atol=1e-5
+    )
     with pytest.raises(ValueError, match="num_classes"):
         models.notes_cnn(num_classes=1)
     with pytest.raises(ValueError, match="dropout_rate"):
@@ -38,13 +48,16 @@ def test_reference_cnn_maps_images_to_probabilities(augment):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_augmentation_changes_images_only_in_training():
-    layer = models.augmentation("digits", seed=3)
+def test_reference_cnn_augments_with_the_dataset_preset_only_in_training():
+    model = models.reference_cnn(augment="fashion", seed=3)
+    block = model.layers[1]
+    kinds = [type(layer).__name__ for layer in block.layers]
+    assert kinds == ["RandomTranslation", "RandomFlip"]  # a flipped shoe is still a shoe
     images = _images(2)
-    np.testing.assert_allclose(layer(images, training=False), images)
-    assert not np.allclose(layer(images, training=True), images)
-    with pytest.raises(ValueError, match="augmentation"):
-        models.augmentation("colour")
+    np.testing.assert_allclose(block(images, training=False), images)
+    assert not np.allclose(block(images, training=True), images)
+    with pytest.raises(ValueError, match="augment"):
+        models.reference_cnn(augment="colour")
 
 
 def test_two_output_cnn_has_digit_and_odd_heads():

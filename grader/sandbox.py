@@ -1,5 +1,9 @@
 """Grade inside a sandbox: the student's kernel runs walled off from the grader.
 
+(Over 300 lines on purpose: the walls, the slot that claims a uid and the one bwrap command line
+they build belong together; split, a reader would follow one command line across files. The
+resource limits and cgroups are in `grader.limits`.)
+
 Plain `nbgrader autograde` starts the student's kernel as the grader, in the grader's
 environment, next to the course folder: a submission can read `../../source` (the hidden tests),
 the gradebook and secrets, other processes' command lines, files left in /tmp by the previous

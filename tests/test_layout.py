@@ -1,0 +1,151 @@
+"""The layout of docs/architecture.md, kept true: who may import whom, no cycles, small modules.
+
+`helpers` is what students' notebooks and kernels import; the sandbox mounts it into every
+student kernel, so it must never reach the grader (`grader`) or the build tools (`coursebuild`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CHAPTERS_DIR, REPO_ROOT
+
+PACKAGES = ("helpers", "grader", "coursebuild")
+# What each package may import from the course's own packages.
+ALLOWED = {
+    "helpers": {"helpers"},
+    "grader": {"grader", "helpers"},  # the grader's reference code uses the course's checks
+    "coursebuild": {"coursebuild", "grader", "helpers"},
+}
+MAX_LINES = 300
+
+
+def modules() -> dict[str, Path]:
+    """Dotted name -> file, for every module of the course's packages."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+def imported(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Every course module named by an import in `source`, at any depth (functions included)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the importing module's package
+                base = module.split(".")
+                base = base if is_package else base[:-1]
+                base = base[: len(base) - node.level + 1]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            names.add(prefix)
+            names.update(f"{prefix}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.split(".")[0] in PACKAGES}
+
+
+def graph() -> dict[str, set[str]]:
+    every = modules()
+    edges = {}
+    for name, path in every.items():
+        targets = imported(path.read_text(), name, path.name == "__init__.py")
+        # `from helpers import checks` names helpers.checks when it is a module.
+        edges[name] = {t for t in targets if t in every and t != name}
+    return edges
+
+
+def test_the_import_rule_finds_a_forbidden_import():
+    """The checker itself: an import of the grader from a helper is seen, even in a function."""
+    source = "def f():\n    from grader import hidden\n"
+    assert "grader.hidden" in imported(source, "helpers.plots")
+    assert "helpers.conv" in imported("from . import conv\n", "helpers.pool")
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_package_imports_only_what_it_may(package):
+    bad = {
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if name.split(".")[0] == package
+        for target in targets
+        if target.split(".")[0] not in ALLOWED[package]
+    }
+    assert not bad, sorted(bad)
+
+
+def test_no_import_cycle_anywhere():
+    edges = graph()
+    done, path, cycles = set(), [], []
+
+    def visit(node):
+        if node in path:
+            cycles.append(path[path.index(node) :] + [node])
+            return
+        if node in done:
+            return
+        path.append(node)
+        for target in sorted(edges.get(node, ())):
+            # A package's __init__ re-exporting its own modules is not a cycle.
+            if not target.startswith(node + "."):
+                visit(target)
+        path.pop()
+        done.add(node)
+
+    for node in sorted(edges):
+        visit(node)
+    assert not cycles, [" -> ".join(c) for c in cycles]
+
+
+def test_modules_are_small_or_say_why_not():
+    """Over 300 lines only with a reason written at the top of the module."""
+    long = [
+        f"{path.relative_to(REPO_ROOT)}: {len(lines)} lines"
+        for path in modules().values()
+        if len(lines := path.read_text().splitlines()) > MAX_LINES
+        and "300 lines" not in "\n".join(lines[:25])
+    ]
+    assert not long, long
+
+
+def notebook_code(path: Path) -> str:
+    """The code cells of a notebook, without IPython's % and ! lines."""
+    cells = json.loads(path.read_text())["cells"]
+    lines = [
+        line
+        for cell in cells
+        if cell["cell_type"] == "code"
+        for line in "".join(cell["source"]).splitlines()
+        if not line.lstrip().startswith(("%", "!"))
+    ]
+    return "\n".join(lines)
+
+
+def test_every_helper_is_imported_by_a_notebook_or_another_helper():
+    every, edges = modules(), graph()
+    used = {"helpers.precheck"}  # the student's `make check` command
+    for path in CHAPTERS_DIR.glob("*/*.ipynb"):
+        used |= {name for name in imported(notebook_code(path), "__main__") if name in every}
+    for name, targets in edges.items():
+        if name.startswith("helpers"):
+            used |= targets
+    unused = sorted(n for n in every if n.startswith("helpers.") and n not in used)
+    assert not unused, f"helpers that no notebook or other helper imports: {unused}"
+
+
+def test_student_notebooks_never_import_the_grader_or_the_build_tools():
+    bad = [
+        f"{path.relative_to(REPO_ROOT)} imports {name}"
+        for path in sorted(CHAPTERS_DIR.glob("*/*.ipynb"))
+        for name in imported(notebook_code(path), "__main__")
+        if not name.startswith("helpers")
+    ]
+    assert not bad, bad

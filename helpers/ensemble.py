@@ -95,15 +95,6 @@ def hard_vote(member_probs: Any) -> np.ndarray:
     return np.argmax(np.where(tied, probs.mean(axis=0), -np.inf), axis=1)
 
 
-def accuracy(predicted: Any, labels: Any) -> float:
-    """The fraction of predicted classes equal to the labels."""
-    predicted = np.asarray(predicted)
-    if predicted.ndim != 1 or predicted.size == 0:
-        raise ValueError(f"expected a non-empty 1-D array of classes, got shape {predicted.shape}")
-    labels = _as_labels(labels, len(predicted))
-    return metrics.accuracy(labels, predicted)
-
-
 def member_accuracies(member_probs: Any, labels: Any) -> np.ndarray:
     """The accuracy of each member on its own, shape (members,)."""
     probs = as_member_probs(member_probs)
@@ -118,7 +109,9 @@ def accuracy_by_size(member_probs: Any, labels: Any, method: str = "soft") -> np
         raise ValueError(f"expected method 'soft' or 'hard', got {method!r}")
     probs = as_member_probs(member_probs)
     labels = _as_labels(labels, probs.shape[1], probs.shape[2])
-    return np.array([accuracy(votes[method](probs[:k]), labels) for k in range(1, len(probs) + 1)])
+    return np.array(
+        [metrics.accuracy(labels, votes[method](probs[:k])) for k in range(1, len(probs) + 1)]
+    )
 
 
 def disagreement_rate(member_probs: Any) -> float:
@@ -191,9 +184,9 @@ def tta_predict(
 
 
 class Member:
-    """One member of an ensemble: the notes' model class, the Keras 3 way.
+    """One member of an ensemble: the seed course's model class, the Keras 3 way.
 
-    The notes wrapped a TensorFlow 1 graph and session in a class with build / train /
+    The seed course wrapped a TensorFlow 1 graph and session in a class with build / train /
     evaluate / predict methods. Here the class holds a Keras model and its training history;
     `build_fn` is any function returning an uncompiled classifier with a softmax output, and
     `seed` makes the member's starting weights (and its augmentation) its own.
@@ -237,7 +230,7 @@ class Member:
         self,
         x_train: np.ndarray,
         y_train: np.ndarray,
-        num_epochs: int = 1,
+        epochs: int = 1,
         batch_size: int = 64,
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         verbose: int = 0,
@@ -245,15 +238,15 @@ class Member:
         """Fit the model (building it first if needed); return and keep the history per epoch."""
         if len(x_train) != len(y_train):
             raise ValueError(f"got {len(x_train)} images but {len(y_train)} labels")
-        if num_epochs < 1:
-            raise ValueError(f"expected num_epochs >= 1, got {num_epochs}")
+        if epochs < 1:
+            raise ValueError(f"expected epochs >= 1, got {epochs}")
         if self.model is None:
             self.build()
         keras.utils.set_random_seed(self.seed)
         history = self.model.fit(
             x_train,
             y_train,
-            epochs=num_epochs,
+            epochs=epochs,
             batch_size=batch_size,
             validation_data=validation_data,
             verbose=verbose,
@@ -270,7 +263,7 @@ class Member:
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
         """Accuracy on (x, y)."""
-        return accuracy(np.argmax(self.predict(x), axis=-1), y)
+        return metrics.accuracy(y, np.argmax(self.predict(x), axis=-1))
 
 
 def predict_members(members: Sequence[Member | keras.Model], x: np.ndarray) -> np.ndarray:

@@ -1,9 +1,12 @@
-"""Tests of helpers/detection.py and helpers/detector_build.py (fast: a tiny build only)."""
+"""Tests of helpers/detection/: boxes, AP and mAP, the digit scenes, loading detectors."""
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 
 from helpers import config
 
@@ -11,7 +14,7 @@ config.quiet_logs()
 
 import tensorflow as tf  # noqa: E402
 
-from helpers import detection, detector_build  # noqa: E402
+from helpers import detection  # noqa: E402
 
 
 def random_boxes(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -136,7 +139,7 @@ def test_mean_average_precision_averages_over_classes():
 def test_make_scenes_gives_tight_non_overlapping_boxes_on_the_ink():
     digits = np.zeros((2, 28, 28), np.uint8)
     digits[:, 4:24, 10:18] = 255
-    scenes = detector_build.make_scenes(digits, np.array([1, 7]), count=6, seed=3)
+    scenes = detection.make_scenes(digits, np.array([1, 7]), count=6, seed=3)
     assert scenes.images.shape == (6, 96, 96)
     for image, boxes, labels in zip(scenes.images, scenes.boxes, scenes.labels, strict=True):
         assert 1 <= len(boxes) == len(labels) <= 3
@@ -154,48 +157,7 @@ def test_make_scenes_gives_tight_non_overlapping_boxes_on_the_ink():
 
 def test_make_scenes_rejects_bad_digits():
     with pytest.raises(ValueError, match=r"expected digits \(n, 28, 28\)"):
-        detector_build.make_scenes(np.zeros((3, 32, 32)), np.zeros(3), count=1)
-
-
-def test_grid_targets_put_each_digit_in_the_cell_of_its_centre():
-    digits = np.full((1, 28, 28), 255, np.uint8)
-    scenes = detector_build.make_scenes(digits, np.array([4]), count=3, seed=1, max_digits=1)
-    targets = detector_build.grid_targets(scenes)
-    assert targets.shape == (3, 12, 12, 6)
-    for n, (box,) in enumerate(scenes.boxes):
-        i, j = int((box[0] + box[2]) / 2 * 12), int((box[1] + box[3]) / 2 * 12)
-        np.testing.assert_allclose(
-            targets[n, i, j, [0, 3, 4, 5]], [1, *(box[2:] - box[:2])[::-1], 4]
-        )
-        assert targets[n, ..., 0].sum() == 1
-
-
-@pytest.mark.slow
-def test_tiny_detector_exports_the_open_images_default_signature(tmp_path):
-    import tensorflow_hub as hub
-
-    folder = detector_build.build(tmp_path / "tiny", fast=True)
-    detector = detection.load_detector(folder)
-    result = detector.signatures["default"](tf.zeros((1, 64, 80, 3), tf.float32))
-    assert set(result) == set(detection.OUTPUT_KEYS)
-    n = result["detection_scores"].shape[0]
-    assert 1 <= n <= detector_build.MAX_DETECTIONS
-    assert result["detection_boxes"].shape == (n, 4)
-    assert result["detection_boxes"].dtype == tf.float32
-    assert result["detection_scores"].dtype == tf.float32
-    assert result["detection_class_entities"].dtype == tf.string
-    assert result["detection_class_names"].dtype == tf.string
-    assert result["detection_class_labels"].dtype == tf.int64
-    scores = result["detection_scores"].numpy()
-    assert (np.diff(scores) <= 0).all(), "detections must come best first"
-    boxes = result["detection_boxes"].numpy()
-    assert ((boxes >= 0) & (boxes <= 1)).all()
-    labels = result["detection_class_labels"].numpy()
-    entities = [e.decode() for e in result["detection_class_entities"].numpy()]
-    assert entities == [f"digit {label - 1}" for label in labels]
-    assert hub.load(str(folder)).signatures["candidates"](tf.zeros((1, 96, 96, 3)))[
-        "boxes"
-    ].shape == (144, 4)
+        detection.make_scenes(np.zeros((3, 32, 32)), np.zeros(3), count=1)
 
 
 def test_load_detector_refuses_urls_offline_and_missing_folders(monkeypatch, tmp_path):
@@ -210,4 +172,45 @@ def test_committed_digit_detector_is_small_and_finds_digits():
     folder = detection.DIGIT_DETECTOR_DIR
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert size < 5 * 1024 * 1024, f"the committed detector weighs {size:,} bytes"
-    assert detector_build.benchmark(folder, count=40, verbose=False) >= 0.8
+    assert detection.evaluate_detector(folder, count=40, verbose=False) >= 0.8
+
+
+def test_a_missing_digit_detector_raises_an_error_that_names_the_build_command(
+    monkeypatch, tmp_path
+):
+    # Point the package at an empty folder instead of deleting the committed detector.
+    monkeypatch.setattr(detection.hub, "DIGIT_DETECTOR_DIR", tmp_path / "digit_detector")
+    monkeypatch.setattr(config, "cache_dir", lambda: tmp_path / "cache")
+    with pytest.raises(detection.DetectorMissingError) as raised:
+        detection.load_detector()
+    assert isinstance(raised.value, FileNotFoundError)
+    message = str(raised.value)
+    assert "course-build-detector --out helpers/models_data/digit_detector" in message
+    assert "make detector" in message and str(tmp_path / "digit_detector") in message
+    assert not (tmp_path / "cache").exists(), "nothing may be built behind the user's back"
+
+
+def test_the_build_command_named_in_the_error_exists():
+    script, *options = detection.BUILD_COMMAND.split()
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"][script] == "coursebuild.detector:main"
+    assert options[:2] == ["--out", str(detection.DIGIT_DETECTOR_DIR.relative_to(REPO_ROOT))]
+
+
+def test_the_package_keeps_the_names_of_the_single_module_it_replaced():
+    for name in ("load_detector", "default_detector_dir", "iou", "pairwise_iou", "top_detections",
+                 "non_max_suppression", "to_pixel_boxes", "draw_boxes", "label_text", "as_text",
+                 "average_precision", "mean_average_precision", "make_scenes", "held_out_scenes",
+                 "to_detector_input", "Scenes", "OUTPUT_KEYS", "DIGIT_DETECTOR_DIR",
+                 "FASTER_RCNN_HANDLE", "SSD_MOBILENET_HANDLE"):  # fmt: skip
+        assert hasattr(detection, name), name
+    assert set(detection.__all__) <= set(dir(detection))
+
+
+def test_to_detector_input_makes_a_float_rgb_batch_in_zero_one():
+    image = np.array([[0, 255], [51, 102]], np.uint8)
+    batch = detection.to_detector_input(image)
+    assert batch.shape == (1, 2, 2, 3) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch[0, ..., 1], image / 255.0)
+    with pytest.raises(ValueError, match="expected a gray image"):
+        detection.to_detector_input(np.zeros((2, 2, 3)))

@@ -1,66 +1,15 @@
-"""Object detection: load a TF-Hub style detector, convert and filter boxes, IoU, NMS, drawing."""
+"""Boxes of a detector's output: pixels, IoU, the best detections, NMS and drawing with labels.
+
+Boxes are (ymin, xmin, ymax, xmax) rows, normalised to [0, 1] as TF-Hub detectors return them
+(or in pixels, for the functions that do not care).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from helpers import config
-
-# Real detectors on TF-Hub (served from Kaggle Models since 2024); both need a network once.
-FASTER_RCNN_HANDLE = "https://tfhub.dev/google/faster_rcnn/openimages_v4/inception_resnet_v2/1"
-SSD_MOBILENET_HANDLE = "https://tfhub.dev/google/openimages_v4/ssd/mobilenet_v2/1"
-# The course's own small digit detector: committed to the repository, rebuilt by
-# `python -m helpers.detector_build --out helpers/models_data/digit_detector`.
-DIGIT_DETECTOR_DIR = Path(__file__).resolve().parent / "models_data" / "digit_detector"
-OUTPUT_KEYS = (
-    "detection_boxes",
-    "detection_scores",
-    "detection_class_entities",
-    "detection_class_names",
-    "detection_class_labels",
-)
-
-
-def default_detector_dir() -> Path:
-    """The folder of the course's digit detector: the committed one, else a cached build."""
-    if (DIGIT_DETECTOR_DIR / "saved_model.pb").exists():
-        return DIGIT_DETECTOR_DIR
-    cached = config.cache_dir() / "digit_detector"
-    if not (cached / "saved_model.pb").exists():
-        from helpers import detector_build
-
-        print(f"Building the digit detector into {cached} (a few minutes, once)...")
-        detector_build.build(cached, verbose=0)
-    return cached
-
-
-def load_detector(handle: str | Path | None = None) -> Any:
-    """Load a detector with `hub.load`: the course's digit detector, a folder or a TF-Hub handle.
-
-    `handle=None` gives the offline digit detector. A URL such as `SSD_MOBILENET_HANDLE` is
-    downloaded by tensorflow_hub (and cached by it); with COURSE_OFFLINE=1 it is refused at once.
-    Either way, `load_detector(...).signatures["default"]` takes a float32 batch (1, H, W, 3) in
-    [0, 1] and returns a dict with the keys in `OUTPUT_KEYS`.
-    """
-    import tensorflow_hub as hub
-
-    if handle is None:
-        return hub.load(str(default_detector_dir()))
-    text = str(handle)
-    if "://" in text:
-        if config.offline_mode():
-            raise RuntimeError(
-                f"COURSE_OFFLINE=1, so the TF-Hub handle {text} cannot be downloaded: "
-                "unset COURSE_OFFLINE on a machine with a network, or use handle=None."
-            )
-        return hub.load(text)
-    if not (Path(text) / "saved_model.pb").exists():
-        raise FileNotFoundError(f"expected a SavedModel folder or a TF-Hub URL, got {text!r}")
-    return hub.load(text)
 
 
 def _boxes(boxes: Any, what: str = "boxes") -> np.ndarray:
@@ -181,64 +130,3 @@ def draw_boxes(
     ax.set_xlabel("x (pixels)")
     ax.set_ylabel("y (pixels)")
     return ax.figure
-
-
-def average_precision(
-    boxes: Sequence[np.ndarray],
-    scores: Sequence[np.ndarray],
-    true_boxes: Sequence[np.ndarray],
-    iou_threshold: float = 0.5,
-) -> float:
-    """AP of one class over many images (VOC style, all points): area under precision-recall.
-
-    Per image, `boxes` (k, 4) and `scores` (k,) are the detections of the class, `true_boxes`
-    (m, 4) its objects. A detection is a hit when it overlaps a not yet matched object with IoU
-    at least `iou_threshold`; detections are matched best score first.
-    """
-    total = sum(len(t) for t in true_boxes)
-    if total == 0:
-        raise ValueError("no objects of this class: average precision is undefined")
-    records = []  # (score, hit)
-    for det, sc, truth in zip(boxes, scores, true_boxes, strict=True):
-        matched = np.zeros(len(truth), dtype=bool)
-        overlaps = pairwise_iou(np.reshape(det, (-1, 4)), np.reshape(truth, (-1, 4)))
-        for i in np.argsort(-np.asarray(sc), kind="stable"):
-            candidates = np.where(~matched, overlaps[i], -1.0)
-            j = int(np.argmax(candidates)) if len(truth) else -1
-            hit = j >= 0 and candidates[j] >= iou_threshold
-            if hit:
-                matched[j] = True
-            records.append((float(sc[i]), hit))
-    records.sort(key=lambda r: -r[0])
-    hits = np.array([h for _, h in records], dtype=float)
-    recall = np.concatenate([[0.0], np.cumsum(hits) / total])
-    precision = np.concatenate([[1.0], np.cumsum(hits) / np.arange(1, len(hits) + 1)])
-    # Make precision non-increasing from the right, then sum it over the recall steps.
-    precision = np.maximum.accumulate(precision[::-1])[::-1]
-    return float(np.sum(np.diff(recall) * precision[1:]))
-
-
-def mean_average_precision(
-    predictions: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-    truths: Sequence[tuple[np.ndarray, np.ndarray]],
-    iou_threshold: float = 0.5,
-) -> float:
-    """mAP: the mean over classes of `average_precision`.
-
-    `predictions` holds per image (boxes (k, 4), scores (k,), classes (k,)); `truths` per image
-    (boxes (m, 4), classes (m,)). Classes without any true object are left out.
-    """
-    if len(predictions) != len(truths):
-        raise ValueError(f"got {len(predictions)} predictions for {len(truths)} images")
-    classes = sorted({int(c) for _, labels in truths for c in np.asarray(labels)})
-    if not classes:
-        raise ValueError("no true objects at all: mAP is undefined")
-    aps = []
-    for c in classes:
-        per_image = [
-            (np.reshape(b, (-1, 4))[np.asarray(k) == c], np.asarray(s)[np.asarray(k) == c],
-             np.reshape(tb, (-1, 4))[np.asarray(tk) == c])
-            for (b, s, k), (tb, tk) in zip(predictions, truths, strict=True)
-        ]  # fmt: skip
-        aps.append(average_precision(*zip(*per_image, strict=True), iou_threshold=iou_threshold))
-    return float(np.mean(aps))

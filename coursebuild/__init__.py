@@ -1,0 +1,13 @@
+"""The course's build tools, for maintainers: nothing here is imported by a lesson or exercise.
+
+Each module is a command, a console script that `make setup` installs into .venv:
+
+- `course-build-detector` (`detector`): train and export chapter 09's digit detector;
+  `make detector` rebuilds the committed one.
+- `course-train` (`reference_models`): train chapter 05's reference CNN; `make reference-models`.
+- `course-benchmark-models` (`model_benchmark`): its accuracy and training time;
+  `make benchmark-models`.
+- `course-students` (`students`): the student notebooks from `solutions/`; `make students`.
+
+Build tools may import `helpers` and `grader`; `helpers` imports neither.
+"""

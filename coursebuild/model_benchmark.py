@@ -1,8 +1,8 @@
-"""Quality benchmark of chapter 05: the reference CNN's held-out accuracy and training time.
+"""`course-benchmark-models`: chapter 05's reference CNN, its held-out accuracy and training time.
 
 Usage (from the repository root, with the course's environment; takes minutes):
-    python -m helpers.benchmark                 # MNIST (best source) and Fashion-MNIST
-    python -m helpers.benchmark mnist --members 5
+    course-benchmark-models                 # MNIST (best source) and Fashion-MNIST
+    course-benchmark-models mnist --members 5
 
 Each figure is printed with the command that reproduces it and its target. Times are the wall
 clock and the CPU time of training only (not loading or testing); on a shared machine the wall
@@ -28,9 +28,7 @@ TARGETS = {
 def benchmark(dataset: str, members: int = 1, seed: int = 0, verbose: int = 2) -> str:
     """Train in full mode and return one line: accuracy, times, target and command."""
     report = train.run(dataset, None, None, seed, False, members, verbose)
-    command = f"python -m helpers.train {dataset}" + (
-        f" --members {members}" if members > 1 else ""
-    )
+    command = f"course-train {dataset}" + (f" --members {members}" if members > 1 else "")
     line = (
         f"{dataset}: test accuracy {report.test_accuracy:.4f} on {report.test_size:,} held-out "
         f"images ({report.train_size:,} for training, {report.epochs} epochs"
@@ -53,7 +51,7 @@ def benchmark(dataset: str, members: int = 1, seed: int = 0, verbose: int = 2) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.benchmark", description=__doc__)
+    parser = argparse.ArgumentParser(prog="course-benchmark-models", description=__doc__)
     parser.add_argument("datasets", nargs="*", choices=train.DATASETS, default=list(train.DATASETS))
     parser.add_argument("--members", type=int, default=1, help="benchmark an ensemble of K")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,21 +1,15 @@
-"""The training command: train the course's reference CNN, report its test accuracy, save it.
+"""Train the course's reference CNN (chapter 05), report its test accuracy, save it.
 
-Usage (from the repository root, with the course's environment):
-    python -m helpers.train mnist --out mnist.keras               # full mode
-    python -m helpers.train fashion --out fashion.keras --epochs 10
-    python -m helpers.train mnist --members 5 --out ensemble.keras # average of 5 seeds
-    python -m helpers.train mnist --fast --out /tmp/m.keras        # seconds, for tests
-
-The saved model takes float32 images (N, 28, 28, 1) scaled to [0, 1] and returns (N, 10)
-class probabilities; load it with `keras.models.load_model(path)`. From Python:
-`train.train_reference(x, y, dataset="mnist", epochs=25, seed=0)` returns one trained model and
-`train.train_ensemble(x, y, members=5, ...)` one averaging model, with the same contract.
+`train.run("mnist", out="mnist.keras")` loads the data, trains, tests on the held-out split and
+saves; from a terminal the build tool `course-train mnist --out mnist.keras` does the same
+(coursebuild/reference_models.py). `train.train_reference(x, y, dataset="mnist", epochs=25,
+seed=0)` returns one trained model and `train.train_ensemble(x, y, members=5, ...)` one
+averaging model. Each takes float32 images (N, 28, 28, 1) scaled to [0, 1] and returns (N, 10)
+class probabilities; load a saved one with `keras.models.load_model(path)`.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +19,7 @@ import numpy as np
 from helpers import config
 
 DATASETS = ("mnist", "fashion")
-# Full-mode settings, measured by `python -m helpers.benchmark` (see chapter 05's closing note).
+# Full-mode settings, measured by `course-benchmark-models` (see chapter 05's closing note).
 DEFAULT_EPOCHS = {"mnist": 25, "fashion": 10}
 BATCH_SIZE = {"mnist": 64, "fashion": 128}
 # On Fashion-MNIST, 10 epochs without augmentation measured 0.926, with flips and shifts 0.9165.
@@ -178,40 +172,3 @@ def run(
         dataset, images.source, len(x_train), len(x_test), members, epochs,
         test_accuracy, seconds, cpu_seconds, out,
     )  # fmt: skip
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.train",
-        description="Train the course's reference CNN, print its held-out accuracy, save it.",
-    )
-    parser.add_argument("dataset", choices=DATASETS)
-    parser.add_argument("--out", type=Path, help="where to save the model (a .keras file)")
-    parser.add_argument(
-        "--epochs", type=int, help="epochs per model (default: mnist 25, fashion 10)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (members use seed + i)")
-    parser.add_argument("--members", type=int, default=1, help="train K models and average them")
-    parser.add_argument("--fast", action="store_true", help="a small slice and 1 epoch (tests)")
-    parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras verbosity")
-    args = parser.parse_args(argv)
-    if args.members < 1:
-        parser.error(f"--members must be at least 1, got {args.members}")
-    if args.epochs is not None and args.epochs < 1:
-        parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    if args.out is not None and args.out.suffix != ".keras":
-        parser.error(f"--out must end in .keras, got {args.out}")
-    config.quiet_logs()
-    try:
-        report = run(
-            args.dataset, args.out, args.epochs, args.seed, args.fast, args.members, args.verbose
-        )
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(report)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

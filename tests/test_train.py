@@ -1,12 +1,14 @@
-"""Tests of helpers/train.py: the training command in fast mode saves a model with the contract.
+"""Tests of helpers/train.py and its command line `course-train` (coursebuild/reference_models.py):
+in fast mode they save a model with the contract.
 
-Quality (accuracy and time in full mode) is measured by `python -m helpers.benchmark`, not here.
+Quality (accuracy and time in full mode) is measured by `course-benchmark-models`, not here.
 """
 
 import keras
 import numpy as np
 import pytest
 
+from coursebuild import reference_models
 from helpers import data, train
 
 
@@ -26,7 +28,7 @@ def _offline(monkeypatch):
 
 def test_command_in_fast_mode_prints_a_report_and_saves_a_model(tmp_path, capsys):
     out = tmp_path / "mnist.keras"
-    assert train.main(["mnist", "--fast", "--out", str(out), "--verbose", "0"]) == 0
+    assert reference_models.main(["mnist", "--fast", "--out", str(out), "--verbose", "0"]) == 0
     printed = capsys.readouterr().out
     for words in ("Source:", "512 training images", "256 held-out test images",
                   "Held-out test accuracy:", "Time:", str(out)):  # fmt: skip
@@ -37,7 +39,10 @@ def test_command_in_fast_mode_prints_a_report_and_saves_a_model(tmp_path, capsys
 def test_command_with_two_members_saves_one_averaging_model(tmp_path, capsys):
     out = tmp_path / "ensemble.keras"
     assert (
-        train.main(["mnist", "--fast", "--members", "2", "--out", str(out), "--verbose", "0"]) == 0
+        reference_models.main(
+            ["mnist", "--fast", "--members", "2", "--out", str(out), "--verbose", "0"]
+        )
+        == 0
     )
     assert "ensemble of 2 models" in capsys.readouterr().out
     _check_contract(out)
@@ -66,7 +71,7 @@ def test_command_trains_on_fashion_mnist(tmp_path):
 )
 def test_command_rejects_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
-        train.main(argv)
+        reference_models.main(argv)
     assert message in capsys.readouterr().err
 
 

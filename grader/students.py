@@ -1,20 +1,17 @@
 """Student notebooks: `chapters/NN-topic/exercises.ipynb`, generated from `solutions/` by nbgrader.
 
-python -m grader.students          # regenerate every student notebook (`make students`)
-python -m grader.students --check  # fail if a committed one is out of date
+How one is generated; `course-grade release` uses it, and so does the build tool that writes or
+checks the committed ones, `course-students [--check]` (`make students`, coursebuild/students.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
 
-from grader.course import add_source, make_course, nbgrader
-from grader.paths import CHAPTERS_DIR, NOTEBOOK, graded_chapters
+from grader.course import add_source, nbgrader
+from grader.paths import NOTEBOOK
 
 HEADER_ID = "generated-header"
 
@@ -47,35 +44,3 @@ def generate_student_notebook(chapter: str, course: Path) -> nbformat.NotebookNo
 def student_notebook_text(nb: nbformat.NotebookNode) -> str:
     """The exact text a student notebook is stored as."""
     return nbformat.writes(nb) + "\n"
-
-
-def write_student_notebooks(check: bool = False) -> list[str]:
-    """Regenerate every chapters/NN-topic/exercises.ipynb; with `check`, only report stale ones."""
-    stale = []
-    with tempfile.TemporaryDirectory(prefix="nbgrader-course-") as tmp:
-        course = make_course(Path(tmp))
-        for chapter in graded_chapters():
-            text = student_notebook_text(generate_student_notebook(chapter, course))
-            target = CHAPTERS_DIR / chapter / NOTEBOOK
-            if not target.exists() or target.read_text() != text:
-                stale.append(chapter)
-                if not check:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_text(text)
-    return stale
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.students", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="only report stale notebooks")
-    args = parser.parse_args(argv)
-    stale = write_student_notebooks(check=args.check)
-    if args.check and stale:
-        print(f"Out of date: {', '.join(stale)}. Run `make students` and commit the result.")
-        return 1
-    print(f"Regenerated: {', '.join(stale)}" if stale and not args.check else "Up to date.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

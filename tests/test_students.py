@@ -1,0 +1,60 @@
+"""Tests of `course-students` (coursebuild/students.py): the student notebooks are what nbgrader
+makes from solutions/, and `--check` notices one edited by hand. The repository's notebooks are
+only read: the hand edit is made in a temporary copy."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import CHAPTERS_DIR
+
+from grader.paths import NOTEBOOK
+
+SCRIPT = Path(sys.executable).parent / "course-students"
+
+
+def course_students(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+@pytest.mark.slow
+def test_check_passes_on_the_committed_student_notebooks():
+    result = course_students("--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Up to date." in result.stdout
+
+
+@pytest.mark.slow
+def test_check_fails_on_a_hand_edited_copy_and_a_rebuild_restores_it(tmp_path):
+    chapters = ("01-kernels", "09-detection")
+    for chapter in chapters:
+        (tmp_path / chapter).mkdir()
+        shutil.copy(CHAPTERS_DIR / chapter / NOTEBOOK, tmp_path / chapter / NOTEBOOK)
+    edited = tmp_path / "09-detection" / NOTEBOOK
+    nb = nbformat.read(edited, as_version=4)
+    nb.cells[-1].source += "\n# edited by hand"
+    nbformat.write(nb, edited)
+    hand_edited = edited.read_text()
+
+    result = course_students("--check", "--chapters-dir", str(tmp_path), *chapters)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Out of date: 09-detection." in result.stdout  # and only that one
+    assert edited.read_text() == hand_edited, "--check must not write"
+
+    result = course_students("--chapters-dir", str(tmp_path), "09-detection")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Regenerated: 09-detection" in result.stdout
+    assert edited.read_text() == (CHAPTERS_DIR / "09-detection" / NOTEBOOK).read_text()
+
+
+def test_unknown_chapters_are_refused():
+    result = course_students("--check", "99-nothing")
+    assert result.returncode == 2
+    assert "no graded chapter 99-nothing" in result.stderr

@@ -4,10 +4,12 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 FAST ?= 1
+MODELS ?= mnist
 # nbgrader runs `alembic` by name and Jupyter finds its kernel through PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book test test-fast lab students check clean
+.PHONY: help setup book test test-fast lab students check detector reference-models \
+	benchmark-models clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (FAST=0 for full-size training)"
@@ -15,8 +17,13 @@ help:
 	@echo "make test-fast  run the quick tests only (no notebook execution)"
 	@echo "make lab        JupyterLab with the course's environment"
 	@echo "make check NB=chapters/01-kernels/exercises.ipynb   run a notebook's visible tests"
-	@echo "make students   regenerate chapters/*/exercises.ipynb from solutions/"
 	@echo "make setup      create .venv with the pinned packages only"
+	@echo "Build tools (package coursebuild/, also on PATH in .venv as course-*):"
+	@echo "make students   regenerate chapters/*/exercises.ipynb from solutions/ (course-students)"
+	@echo "make detector   rebuild and benchmark helpers/models_data/digit_detector (course-build-detector, 5-16 min)"
+	@echo "make reference-models   train chapter 05's reference CNN into _build/models/ (course-train;"
+	@echo "                MODELS=\"mnist fashion\" for both)"
+	@echo "make benchmark-models   accuracy and training time of the reference CNN (course-benchmark-models)"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +49,18 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab
 
 students: $(STAMP)
-	$(BIN)/python -m grader.students
+	$(BIN)/course-students
+
+detector: $(STAMP)
+	$(BIN)/course-build-detector --out helpers/models_data/digit_detector --benchmark
+
+reference-models: $(STAMP)
+	@for dataset in $(MODELS); do \
+		$(BIN)/course-train $$dataset --out _build/models/$$dataset.keras || exit 1; \
+	done
+
+benchmark-models: $(STAMP)
+	$(BIN)/course-benchmark-models $(MODELS)
 
 check: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make check NB=chapters/01-kernels/exercises.ipynb"; exit 2; }

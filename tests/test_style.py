@@ -56,8 +56,8 @@ def test_every_chapter_has_a_lesson_and_matching_solution_folder():
 def test_python_code_passes_ruff():
     ruff = str(Path(sys.executable).parent / "ruff")
     for command in (
-        [ruff, "check", "helpers", "grader", "tests"],
-        [ruff, "format", "--check", "helpers", "grader", "tests"],
+        [ruff, "check", "helpers", "grader", "coursebuild", "tests"],
+        [ruff, "format", "--check", "helpers", "grader", "coursebuild", "tests"],
     ):
         result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr

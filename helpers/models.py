@@ -23,10 +23,10 @@ def _check_classes(num_classes: int) -> None:
         raise ValueError(f"expected num_classes to be an int >= 2, got {num_classes!r}")
 
 
-def notes_cnn(
+def mnist_cnn(
     num_classes: int = 10, dropout_rate: float = 0.5, logits: bool = False
 ) -> keras.Sequential:
-    """The MNIST CNN of the source notes, in Keras 3.
+    """Chapter 05's MNIST CNN (the seed course's TensorFlow 1 model), in Keras 3.
 
     conv 3x3x32 SAME + ReLU + 2x2 max pool -> conv 3x3x64 SAME + ReLU + pool -> flatten
     (7 * 7 * 64 = 3136) -> dense 256 -> dense 256 -> dropout -> `num_classes` outputs:
@@ -48,7 +48,7 @@ def notes_cnn(
             layers.Dropout(dropout_rate),
             layers.Dense(num_classes, activation=None if logits else "softmax"),
         ],
-        name="notes_cnn",
+        name="mnist_cnn",
     )
 
 

@@ -11,8 +11,8 @@ def _images(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((n, 28, 28, 1), dtype=np.float32)
 
 
-def test_notes_cnn_has_the_notes_shapes_and_parameter_count():
-    model = models.notes_cnn()
+def test_mnist_cnn_has_the_seed_shapes_and_parameter_count():
+    model = models.mnist_cnn()
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
     assert shapes[:5] == [(28, 28, 32), (14, 14, 32), (14, 14, 64), (7, 7, 64), (3136,)]
     # conv1 (3*3*1+1)*32, conv2 (3*3*32+1)*64, dense (3136+1)*256, (256+1)*256, (256+1)*10
@@ -20,13 +20,13 @@ def test_notes_cnn_has_the_notes_shapes_and_parameter_count():
     assert model.count_params() == expected
 
 
-def test_notes_cnn_returns_probabilities_or_logits():
-    probs = models.notes_cnn()(_images(4), training=False).numpy()
+def test_mnist_cnn_returns_probabilities_or_logits():
+    probs = models.mnist_cnn()(_images(4), training=False).numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     # Same weights with logits=True: the raw scores, whose softmax is the probabilities.
     keras.utils.set_random_seed(0)
-    probs_model = models.notes_cnn()
-    logits_model = models.notes_cnn(logits=True)
+    probs_model = models.mnist_cnn()
+    logits_model = models.mnist_cnn(logits=True)
     logits_model.set_weights(probs_model.get_weights())
     images = _images(4)
     logits = logits_model(images, training=False).numpy()
@@ -35,9 +35,9 @@ def test_notes_cnn_returns_probabilities_or_logits():
         keras.ops.softmax(logits).numpy(), probs_model(images, training=False), atol=1e-5
     )
     with pytest.raises(ValueError, match="num_classes"):
-        models.notes_cnn(num_classes=1)
+        models.mnist_cnn(num_classes=1)
     with pytest.raises(ValueError, match="dropout_rate"):
-        models.notes_cnn(dropout_rate=1.0)
+        models.mnist_cnn(dropout_rate=1.0)
 
 
 @pytest.mark.parametrize("augment", ["digits", "fashion", "none"])
@@ -68,7 +68,7 @@ def test_two_output_cnn_has_digit_and_odd_heads():
 
 
 def test_average_ensemble_is_the_mean_of_its_members(tmp_path):
-    members = [models.notes_cnn() for _ in range(3)]
+    members = [models.mnist_cnn() for _ in range(3)]
     images = _images(4)
     expected = np.mean([m.predict(images, verbose=0) for m in members], axis=0)
     ensemble = models.average_ensemble(members)
@@ -82,4 +82,4 @@ def test_average_ensemble_rejects_no_members_and_mixed_outputs():
     with pytest.raises(ValueError, match="at least one"):
         models.average_ensemble([])
     with pytest.raises(ValueError, match="same output shape"):
-        models.average_ensemble([models.notes_cnn(), models.notes_cnn(num_classes=5)])
+        models.average_ensemble([models.mnist_cnn(), models.mnist_cnn(num_classes=5)])

@@ -1,0 +1,192 @@
+"""`grader.hidden` without a kernel: which code the grader runs, and how a failure is scored.
+
+The grader runs the locked set-up cells (`_grader_setup`), then each test cell's visible and
+hidden tests (`notebooks.grader_test_source`, or the hidden ones alone after `HIDDEN_ONLY`); a
+failure becomes the cell's first output (`failure_output`) unless nbgrader already scores the
+cell zero (`scores_zero`). The notebooks are tests/files/source.ipynb and cells built here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.utils import determine_grade
+
+from grader.hidden import FAILED, _grader_setup, _run_test, failure_output, scores_zero
+from grader.notebooks import HIDDEN_ONLY, grade_id, grader_test_source
+from grader.remote import StudentCodeError
+
+FILES = Path(__file__).parent / "files"
+
+
+def _source() -> nbformat.NotebookNode:
+    return nbformat.read(FILES / "source.ipynb", as_version=4)
+
+
+def _cell(name: str) -> nbformat.NotebookNode:
+    return next(c for c in _source().cells if grade_id(c) == name)
+
+
+def _out(kind: str, text: str = "x") -> nbformat.NotebookNode:
+    if kind in {"stdout", "stderr"}:
+        return nbformat.v4.new_output("stream", name=kind, text=text)
+    if kind == "error":
+        return nbformat.v4.new_output("error", ename="E", evalue=text, traceback=[])
+    return nbformat.v4.new_output(kind, data={"text/plain": text})
+
+
+# Outputs a test cell may have after the kernel ran it, and whether nbgrader scores it zero.
+OUTPUTS = {
+    "nothing": ([], False),
+    "a passing print": ([_out("stdout", "Part 1 passed.")], False),
+    "an error": ([_out("error")], True),
+    "stderr": ([_out("stderr", "warning")], True),
+    "print, then error": ([_out("stdout"), _out("error")], True),
+    "a figure, then stderr": ([_out("display_data"), _out("stderr")], True),
+    "a result, then an error": ([_out("execute_result", "2"), _out("error")], False),
+    "a zero result": ([_out("execute_result", "0")], False),
+}
+
+
+def _test_cell(outputs: list) -> nbformat.NotebookNode:
+    cell = _cell("test_double")
+    cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    return cell
+
+
+@pytest.mark.parametrize("case", OUTPUTS)
+def test_scores_zero_reads_the_outputs_as_nbgrader_does(case):
+    outputs, zero = OUTPUTS[case]
+    assert scores_zero(_test_cell(outputs)) is zero
+
+
+@pytest.mark.parametrize("case", OUTPUTS)
+def test_a_hidden_failure_always_scores_zero_in_nbgrader(case):
+    """The grader's rule (the failure goes first unless the cell already scores zero) leaves
+    nbgrader no way to give points: a wrong `scores_zero` would let a failed part pass."""
+    cell = _test_cell(OUTPUTS[case][0])
+    if not scores_zero(cell):
+        cell.outputs.insert(0, failure_output("double(21) should be 42"))
+    assert determine_grade(cell)[0] == 0
+
+
+def test_failure_output_is_a_valid_error_that_names_the_grader():
+    output = failure_output("double(21) should be 42\nHint: multiply by SCALE")
+    assert output.output_type == "error" and output.ename == FAILED
+    assert output.evalue.startswith("double(21) should be 42\nHint: multiply by SCALE\n")
+    assert "run outside your notebook" in output.evalue
+    assert output.traceback == [f"{FAILED}: {output.evalue}"]  # one line, no source quoted
+    cell = _test_cell([output])
+    nbformat.validate(nbformat.v4.new_notebook(cells=[cell]))
+    assert scores_zero(cell)
+
+
+def test_grader_setup_is_the_locked_code_cells_that_are_neither_answers_nor_tests():
+    """setup and parameters, in order; not the answers, tests, markdown or scratch cell."""
+    assert _grader_setup(_source()) == "import numpy as np\n\nSCALE = 2\n\nSEED = 0"
+
+
+def test_grader_setup_leaves_out_a_locked_answer_and_an_unlocked_cell():
+    source = _source()
+    locked_answer = nbformat.from_dict(_cell("double"))
+    locked_answer.metadata.nbgrader["locked"] = True
+    unlocked = nbformat.from_dict(_cell("setup"))
+    unlocked.metadata.nbgrader.update(locked=False, grade_id="unlocked")
+    unlocked.source = "SCALE = 3"
+    source.cells += [locked_answer, unlocked]
+    assert _grader_setup(source) == "import numpy as np\n\nSCALE = 2\n\nSEED = 0"
+
+
+def test_grader_test_source_runs_visible_then_hidden_tests_without_the_markers():
+    assert grader_test_source(_cell("test_double")) == (
+        '"""double() doubles."""\n'
+        "assert double(1) == 2\n"
+        "# CANARY hidden double\n"
+        "assert double(21) == 42\n"
+    )
+
+
+def test_hidden_only_marker_runs_the_hidden_tests_alone():
+    code = grader_test_source(_cell("test_total"))
+    assert code.startswith(HIDDEN_ONLY)
+    assert "assert total(np.arange(4)) == 6" in code
+    assert "total([1, 2])" not in code and "BEGIN HIDDEN" not in code
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # the marker lower in the region: not its first line
+        "visible()\n### BEGIN HIDDEN TESTS\nhidden()\n# grader: hidden tests only\n"
+        "### END HIDDEN TESTS",
+        # the marker in the visible part
+        "# grader: hidden tests only\nvisible()\n### BEGIN HIDDEN TESTS\nhidden()\n"
+        "### END HIDDEN TESTS",
+    ],
+)
+def test_hidden_only_marker_counts_only_as_the_regions_first_line(source):
+    code = grader_test_source(nbformat.v4.new_code_cell(source))
+    assert "visible()" in code and "hidden()" in code
+
+
+def test_a_test_cell_without_hidden_tests_runs_as_it_is():
+    cell = nbformat.v4.new_code_cell('"""Visible only."""\nassert double(1) == 2')
+    assert grader_test_source(cell) == cell.source
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="grader bug: with two hidden regions in a test cell, grader_test_source puts the "
+    "first region's body in place of both; the second region never runs",
+)
+def test_every_hidden_region_of_a_test_cell_runs():
+    cell = nbformat.v4.new_code_cell(
+        "visible()\n### BEGIN HIDDEN TESTS\nfirst()\n### END HIDDEN TESTS\n"
+        "more_visible()\n### BEGIN HIDDEN TESTS\nsecond()\n### END HIDDEN TESTS\n"
+    )
+    assert grader_test_source(cell) == "visible()\nfirst()\nmore_visible()\nsecond()\n"
+
+
+def _namespace(**answers) -> dict:
+    """What the grader has before the tests: its own set-up, and the answers (stand-ins)."""
+    namespace: dict = {"__name__": "__grader__"}
+    exec(_grader_setup(_source()), namespace)
+    return {**namespace, **answers}
+
+
+def test_the_hidden_tests_decide_when_the_visible_ones_pass():
+    """An answer fitted to the visible test fails the hidden one; a right one passes both."""
+    test = _cell("test_double")
+    assert _run_test(test, _namespace(double=lambda x: 2 * x), "test_double") is None
+    fitted = _namespace(double=lambda x: 2 if x == 1 else 0)
+    assert _run_test(test, fitted, "test_double") == "a check failed"
+
+
+def test_a_hidden_only_part_skips_the_visible_checks():
+    """test_total's visible check is not run by the grader: only the hidden one decides."""
+    test = _cell("test_total")
+    only_hidden_right = _namespace(total=lambda xs: 6)
+    assert _run_test(test, only_hidden_right, "test_total") is None
+    assert _run_test(test, _namespace(total=lambda xs: 3), "test_total") == "a check failed"
+
+
+def test_test_failures_become_messages_for_the_student():
+    test = _cell("test_double")
+    unanswered = _run_test(test, _namespace(), "test_double")
+    assert "name 'double' is not defined" in unanswered and "run the answer cell" in unanswered
+
+    def raises(x):
+        raise StudentCodeError("double raised ZeroDivisionError in your notebook")
+
+    assert _run_test(test, _namespace(double=raises), "test_double") == (
+        "double raised ZeroDivisionError in your notebook"
+    )
+
+    def wrong_type(x):
+        return "2" * x
+
+    assert _run_test(test, _namespace(double=wrong_type), "test_double") == "a check failed"
+    broken = _namespace(double=lambda x: x.missing)
+    assert _run_test(test, broken, "test_double").startswith("AttributeError: ")

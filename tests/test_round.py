@@ -1,10 +1,19 @@
 """The instructor's grading round on chapter 01, with real nbgrader and real kernels.
 
-One made-up class is released, collected from an LMS-style folder, autograded two at a time,
-given feedback and exported once per test session (`graded_round`); the tests read that course
-folder. The class holds right, blank, wrong and partial work, plus attacks and faults: a tampered
-and a deleted test cell, patched checking tools, an always-equal object, an endless sleep, a
-kernel that kills itself, a truncated notebook, a duplicate, a late and a missing submission.
+Once per module (`graded_round`) one made-up class goes through every step: `release` (the
+student version and the LMS zip); `collect` from an LMS-style folder of
+<student>_<time>_exercises.ipynb files (with a duplicate, a late upload, a missing student
+and a stray file); `autograde` with `--jobs 2` in the sandbox; one more student (`slow`) put
+straight into submitted/<student>/<chapter>/, as collecting a tree leaves it, and graded alone
+under a notebook time limit; `feedback`; `export`. The tests read that course folder.
+
+The class holds honest students (right, blank, wrong, off-by-one, partial, warnings, late),
+attackers (a tampered and a deleted test cell, patched checking tools, IPython hooks, an
+always-equal object, a leak, a spy on files, secrets and the network, an edited structure)
+and faulty ones (an endless sleep, a kernel that kills itself, a memory hog, an output flood,
+a fork loop where the sandbox can contain it, a truncated notebook, a slow notebook).
+Collecting a tree is tested in test_collect.py; each step's unit tests are in the module named
+for it (test_rebuild.py, test_scan.py, test_hidden.py, test_preprocessors.py, ...).
 """
 
 from __future__ import annotations
@@ -13,8 +22,6 @@ import csv
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -24,19 +31,15 @@ import yaml
 
 from grader import sandbox
 from grader.autograde import autograde as autograde_class
-from grader.collect import LMS_NAME, parse_time
 from grader.collect import collect as collect_submissions
-from grader.course import find_secrets, gradebook, make_course
-from grader.export import class_summary
+from grader.collect import parse_time
+from grader.course import find_secrets, gradebook
 from grader.export import export as export_scores
 from grader.feedback import feedback as write_feedback
 from grader.fixtures import submit
 from grader.notebooks import fill_answers, grade_id, solution_answers
 from grader.paths import CHAPTERS_DIR, NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR, WRONG_ANSWERS_DIR
-from grader.preprocessors import HideHiddenTests
-from grader.rebuild import rebuild
 from grader.release import release as release_chapters
-from grader.scan import notebook_problem, scan_code, tampering
 
 CHAPTER = "01-kernels"
 PARTS = {
@@ -322,129 +325,6 @@ def _auto_scores(course: Path) -> dict[tuple[str, str], tuple[float | None, floa
             for grade in notebook.grades:
                 table[submission.student.id, grade.name] = (grade.auto_score, grade.manual_score)
         return table
-
-
-# ---------------------------------------------------------------------------------- quick tests
-
-
-COMMANDS = ("release", "collect", "autograde", "feedback", "export", "summary", "benchmark",
-            "selftest")  # fmt: skip
-
-
-@pytest.mark.parametrize("command", COMMANDS)
-def test_console_script_runs_each_command(command):
-    """`course-grade CMD --help` is the command's own help (an unknown command would fail)."""
-    script = Path(sys.executable).parent / "course-grade"
-    result = subprocess.run([str(script), command, "--help"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"usage: course-grade {command}"), result.stdout[:200]
-
-
-def test_console_script_refuses_an_unknown_command():
-    script = Path(sys.executable).parent / "course-grade"
-    result = subprocess.run([str(script), "grade-everyone"], capture_output=True, text=True)
-    assert result.returncode == 2 and "invalid choice" in result.stderr
-
-
-def test_course_folder_must_be_outside_the_repository():
-    with pytest.raises(ValueError, match="outside the repository"):
-        make_course(REPO_ROOT / "grading-here")
-
-
-def test_lms_file_names_and_times():
-    match = LMS_NAME.match("alice-2_20250301T100000Z_exercises.ipynb")
-    assert match and match["student_id"] == "alice-2" and match["timestamp"] == "20250301T100000Z"
-    assert LMS_NAME.match("bob_exercises.ipynb")["timestamp"] is None
-    assert LMS_NAME.match("exercises.ipynb") is None
-    assert parse_time("20250301T100000Z") == parse_time("2025-03-01 10:00:00")
-
-
-def test_code_scan_flags_patched_tools_exits_and_sockets():
-    nb = fill_answers(
-        _student_nb(),
-        {
-            "hand_output": "checks.check_close = print\nnp.testing.assert_allclose = print\n",
-            "kernel_bank": "import socket, sys\nsys.exit(0)\n",
-            "conv2d_valid": "class A:\n    def __eq__(self, o):\n        return True\n",
-            "edge_kernel": "import math\nmath.isclose = lambda *a, **k: True\n"
-            "get_ipython().showtraceback = print\n",
-            "apply_kernels": "import os\nos._exit(0)\n",
-        },
-    )
-    flags = "\n".join(scan_code(nb))
-    for expected in (
-        "replaces checks.check_close",
-        "replaces np.testing.assert_allclose",
-        "replaces math.isclose",
-        "imports socket",
-        "calls sys.exit()",
-        "defines __eq__",
-        "showtraceback",
-        "calls os._exit()",
-    ):
-        assert expected in flags, flags
-    assert scan_code(fill_answers(_student_nb(), _answers("ref"))) == []
-
-
-def test_tampering_report_names_each_change():
-    source = nbformat.read(SOLUTIONS_DIR / CHAPTER / NOTEBOOK, as_version=4)
-    assert tampering(_submission("ref"), source) == []
-    tampered = "\n".join(tampering(_submission("tamper"), source))
-    assert "test_hand_output: points changed to 10" in tampered
-    assert "test_hand_output: test code edited" in tampered
-    deleted = tampering(_submission("deleted"), source)
-    assert deleted == ["test_hand_output: deleted (put back from the release)"]
-
-
-def test_feedback_filter_removes_hidden_tests_and_their_traceback():
-    cell = nbformat.v4.new_code_cell(
-        "check(x)\n### BEGIN HIDDEN TESTS\n# CANARY hidden x\nsecret()\n### END HIDDEN TESTS\n"
-        'print("ok")'
-    )
-    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1}
-    cell.outputs = [
-        nbformat.v4.new_output(
-            "error", ename="CheckFailed", evalue="wrong\nHint: h", traceback=["secret() # CANARY"]
-        )
-    ]
-    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
-    assert find_secrets(json.dumps(cell)) == []
-    assert cell.source == 'check(x)\nprint("ok")'
-    assert cell.outputs[0]["traceback"] == ["CheckFailed: wrong\nHint: h"]
-
-
-def test_unreadable_notebooks_are_named_with_the_reason(tmp_path):
-    good = tmp_path / "good.ipynb"
-    nbformat.write(_student_nb(), good)
-    assert notebook_problem(good) is None
-    truncated = tmp_path / "truncated.ipynb"
-    truncated.write_text(good.read_text()[:500])
-    assert "not a readable notebook (NotJSONError" in notebook_problem(truncated)
-    old_format = tmp_path / "v3.ipynb"
-    old_format.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": "x"}))
-    assert "not a readable notebook" in notebook_problem(old_format)
-    twice = _student_nb()
-    twice.cells.append(next(c for c in twice.cells if grade_id(c) == "hand_output"))
-    doubled = tmp_path / "doubled.ipynb"
-    nbformat.write(twice, doubled)
-    assert notebook_problem(doubled) is None  # readable: rebuilt from what matches, flagged
-    release = nbformat.read(CHAPTERS_DIR / CHAPTER / NOTEBOOK, as_version=4)
-    rebuilt, flags = rebuild(nbformat.read(doubled, as_version=4), release)
-    assert flags == ["hand_output: answer cell appears 2 times (the first is graded)"]
-    assert [grade_id(c) for c in rebuilt.cells] == [grade_id(c) for c in release.cells]
-
-
-def test_class_summary_statistics():
-    rows = [
-        {"student": s, "chapter": "c", "p": v, "score": v, "max_score": 2.0}
-        for s, v in [("a", 2.0), ("b", 0.0), ("c", 2.0), ("d", 1.0)]
-    ]
-    part = class_summary(rows)[0]
-    assert part["part"] == "p" and part["mean"] == 1.25 and part["median"] == 1.5
-    assert (part["full"], part["zero"], part["distribution"]) == (2, 1, "0:1 1:1 2:2")
-
-
-# ------------------------------------------------------------------- the graded round (nbgrader)
 
 
 @pytest.mark.slow

@@ -8,7 +8,10 @@ would delete `chapters/` contents when it releases into it).
 c = get_config()  # noqa: F821
 
 # The stub that replaces every solution region in the student version.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\n"
+    'raise NotImplementedError("Write your answer here, then run the test cell below")'
+}
 
 # Per-cell time limit while autograding or validating. nbgrader reads Execute.timeout;
 # ExecutePreprocessor.timeout is ignored (jupyter/nbgrader#1004). Training cells in fast mode

@@ -1,8 +1,11 @@
 """helpers/checks.py: checks pass on right values and fail with messages that teach."""
 
+import nbclient
+import nbformat
 import numpy as np
 import pytest
 
+from grader.paths import REPO_ROOT
 from helpers import checks
 
 
@@ -64,3 +67,29 @@ def test_check_true_needs_a_real_boolean():
         checks.check_true(False, "must be positive")
     with pytest.raises(checks.CheckFailed):
         checks.check_true(np.array([1, 1]), "an array is not a boolean")  # type: ignore[arg-type]
+
+
+def _run_cells(*sources: str) -> nbformat.NotebookNode:
+    """Run `sources` as one notebook in a real kernel from the repository root."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3")
+    with pytest.raises(nbclient.exceptions.CellExecutionError):  # the failing cell stops it
+        client.execute(cwd=str(REPO_ROOT))
+    return nb
+
+
+def test_a_failed_check_shows_only_its_message_and_hint_in_a_kernel():
+    """One error output with the message and hint and no frames through checks.py; the cell
+    still fails, which is what nbgrader scores as zero."""
+    nb = _run_cells("from helpers import checks", "checks.check_equal(3, 4, hint='count again')")
+    [error] = nb.cells[1].outputs
+    assert error.output_type == "error" and error.ename == "CheckFailed"
+    assert "Hint: count again" in error.evalue
+    assert len(error.traceback) == 1 and "checks.py" not in error.traceback[0]
+    assert "Expected your answer to be 4, got 3." in error.traceback[0]
+
+
+def test_other_errors_keep_their_traceback():
+    nb = _run_cells("from helpers import checks\n\ndef f():\n    return 1 / 0\n\nf()")
+    [error] = nb.cells[0].outputs
+    assert error.ename == "ZeroDivisionError" and len(error.traceback) > 1

@@ -8,14 +8,15 @@ MODELS ?= mnist
 # nbgrader runs `alembic` by name and Jupyter finds its kernel through PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book test test-fast lab students check detector reference-models \
-	benchmark-models clean
+.PHONY: help setup book test test-fast lab lab-instructor students check detector reference-models \
+	benchmark-models mutants clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (FAST=0 for full-size training)"
 	@echo "make test       run every test (helpers, notebooks, grading, book)"
 	@echo "make test-fast  run the quick tests only (no notebook execution)"
-	@echo "make lab        JupyterLab with the course's environment"
+	@echo "make lab        JupyterLab for students: the course's environment, no instructor tools"
+	@echo "make lab-instructor  JupyterLab with nbgrader's instructor tools (formgrader, ...)"
 	@echo "make check NB=chapters/01-kernels/exercises.ipynb   run a notebook's visible tests"
 	@echo "make setup      create .venv with the pinned packages only"
 	@echo "Build tools (package coursebuild/, also on PATH in .venv as course-*):"
@@ -24,6 +25,7 @@ help:
 	@echo "make reference-models   train chapter 05's reference CNN into _build/models/ (course-train;"
 	@echo "                MODELS=\"mnist fashion\" for both)"
 	@echo "make benchmark-models   accuracy and training time of the reference CNN (course-benchmark-models)"
+	@echo "make mutants CH=01-kernels   share of mutated solutions the tests catch (course-mutants; CH=all)"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +48,9 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 lab: $(STAMP)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/student" $(BIN)/jupyter lab
+
+lab-instructor: $(STAMP)
 	$(BIN)/jupyter lab
 
 students: $(STAMP)
@@ -61,6 +66,10 @@ reference-models: $(STAMP)
 
 benchmark-models: $(STAMP)
 	$(BIN)/course-benchmark-models $(MODELS)
+
+mutants: $(STAMP)
+	@test -n "$(CH)" || { echo "usage: make mutants CH=01-kernels   (or CH=all, CH=\"03-stride 04-pooling\")"; exit 2; }
+	$(BIN)/course-mutants $(CH) --jobs 2
 
 check: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make check NB=chapters/01-kernels/exercises.ipynb"; exit 2; }

@@ -23,7 +23,10 @@ HIDDEN_ONLY = "# grader: hidden tests only"
 
 
 def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """A cell's nbgrader metadata; {} when missing or not a dict (a submission holds any JSON)."""
+    metadata = cell.get("metadata", {})
+    meta = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def grade_id(cell: nbformat.NotebookNode) -> str | None:
@@ -90,11 +93,11 @@ def grader_test_source(cell: nbformat.NotebookNode) -> str:
 
     With `HIDDEN_ONLY` as the hidden region's first line, the hidden tests alone.
     """
-    match = HIDDEN_BODY.search(cell.source)
-    hidden = match["body"] if match else ""
-    if hidden.lstrip().startswith(HIDDEN_ONLY):
-        return hidden
-    return HIDDEN_REGION.sub(lambda m: hidden, cell.source)
+    bodies = [match["body"] for match in HIDDEN_BODY.finditer(cell.source)]
+    if bodies and bodies[0].lstrip().startswith(HIDDEN_ONLY):
+        return "".join(bodies)
+    regions = iter(bodies)
+    return HIDDEN_REGION.sub(lambda m: next(regions), cell.source)
 
 
 def defined_names(source: str) -> list[str]:

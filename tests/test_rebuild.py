@@ -160,12 +160,6 @@ def test_rebuild_changes_neither_the_submission_nor_the_release():
     assert (submitted, release) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="grader bug: nbgrader metadata that is not a dict (valid for nbformat) crashes "
-    "notebooks.nbgrader_meta, and with it the whole autograde run",
-)
 @pytest.mark.parametrize("value", ["double", ["double"]])
 def test_nbgrader_metadata_that_is_not_a_dict_is_graded_from_what_matches(value, tmp_path):
     submitted = _read("answered.ipynb")

@@ -11,7 +11,7 @@ from grader.autograde import autograde, format_results
 from grader.benchmark import benchmark
 from grader.collect import collect, parse_time, read_roster
 from grader.course import default_course
-from grader.export import class_summary, export, format_summary, score_rows
+from grader.export import class_summary, export, format_summary, part_maxima, score_rows
 from grader.feedback import feedback
 from grader.paths import graded_chapters
 from grader.release import release
@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in export(course, _chapters(args.chapters), args.to):
             print(f"wrote {path}")
     elif args.command == "summary":
-        print(format_summary(class_summary(score_rows(course, _chapters(args.chapters)))))
+        chapters = _chapters(args.chapters)
+        maxima = part_maxima(course, chapters)
+        print(format_summary(class_summary(score_rows(course, chapters), maxima)))
     elif args.command == "benchmark":
         benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
                   use_sandbox=not args.no_sandbox)  # fmt: skip

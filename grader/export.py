@@ -87,8 +87,12 @@ def score_rows(course: Path, chapters: list[str]) -> list[dict]:
     return rows
 
 
-def class_summary(rows: list[dict]) -> list[dict]:
-    """Per chapter and graded part: max, mean, median, full / partial / zero counts, histogram."""
+def class_summary(rows: list[dict], maxima: dict[str, dict[str, float]]) -> list[dict]:
+    """Per chapter and graded part: points, mean, median, full / zero counts, histogram.
+
+    `maxima` holds each part's points per chapter (`part_maxima`): "full" counts the students
+    with all of a part's points, even when nobody reached them.
+    """
     summary = []
     reserved = {"student", "chapter", "score", "max_score", "seconds_late", "status", "flags"}
     for chapter in sorted({row["chapter"] for row in rows}):
@@ -96,12 +100,13 @@ def class_summary(rows: list[dict]) -> list[dict]:
         parts = [key for key in mine[0] if key not in reserved] + ["score"]
         for part in parts:
             values = [float(row[part]) for row in mine]
-            top = max(values) if part != "score" else float(mine[0]["max_score"])
+            top = float(mine[0]["max_score"]) if part == "score" else maxima[chapter][part]
             counts = Counter(values)
             summary.append(
                 {
                     "chapter": chapter,
                     "part": "total" if part == "score" else part,
+                    "max_score": top,
                     "students": len(values),
                     "mean": round(statistics.fmean(values), 3),
                     "median": statistics.median(values),
@@ -111,6 +116,11 @@ def class_summary(rows: list[dict]) -> list[dict]:
                 }
             )
     return summary
+
+
+def part_maxima(course: Path, chapters: list[str]) -> dict[str, dict[str, float]]:
+    """Points of each graded part, per chapter."""
+    return {chapter: part_max(course, chapter) for chapter in chapters}
 
 
 def part_max(course: Path, chapter: str) -> dict[str, float]:
@@ -136,10 +146,7 @@ def export(course: Path, chapters: list[str], folder: Path | None = None) -> tup
     for row in rows:
         columns += [key for key in row if key not in columns]
     write_csv(scores_path, rows, columns)
-    summary = class_summary(rows)
-    for item in summary:
-        if item["part"] != "total":
-            item["max_score"] = part_max(course, item["chapter"])[item["part"]]
+    summary = class_summary(rows, part_maxima(course, chapters))
     fields = ["chapter", "part", "max_score", "students", "mean", "median", "full", "zero"]
     write_csv(summary_path, summary, [*fields, "distribution"])
     return scores_path, summary_path

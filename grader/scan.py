@@ -8,7 +8,13 @@ from pathlib import Path
 
 import nbformat
 
-from grader.notebooks import HIDDEN_REGION, SOLUTION_REGION, cells_by_grade_id, grade_id
+from grader.notebooks import (
+    HIDDEN_REGION,
+    SOLUTION_REGION,
+    cells_by_grade_id,
+    grade_id,
+    is_test_cell,
+)
 
 GUARDED_MODULES = {"checks", "np", "numpy", "math", "tf", "tensorflow", "testing", "builtins"}
 
@@ -127,7 +133,7 @@ def tampering(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[
             "grade"
         ):
             notes.append(f"{name}: lock or grade flag changed")
-        if meta.get("grade") and SOLUTION_REGION.sub("", got.source).strip() != (
+        if is_test_cell(cell) and SOLUTION_REGION.sub("", got.source).strip() != (
             HIDDEN_REGION.sub("", cell.source).strip()
         ):
             notes.append(f"{name}: test code edited")

@@ -1,7 +1,7 @@
 """The data that crosses between the grader and a student's kernel: plain values only.
 
 `grader.remote` (grader side) and `grader.kernel_side` (kernel side) speak one format; these
-tests run both ends in this process, without a kernel. The graded round in test_instructor.py
+tests run both ends in this process, without a kernel. The graded round in test_round.py
 runs them against real kernels.
 """
 

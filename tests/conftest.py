@@ -22,6 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from grader import paths  # noqa: E402  (the repository's paths, defined once)
 from grader.paths import CHAPTERS_DIR, REPO_ROOT, SOLUTIONS_DIR  # noqa: E402, F401
 
+FILES = Path(__file__).parent / "files"  # small fixture notebooks (files/README.md)
+
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "setup.md", "glossary.md")
 # Notebooks run two at a time: the machine has two cores, and most of a run is start-up.
 WORKERS = int(os.environ.get("COURSE_TEST_WORKERS", "2"))

@@ -8,17 +8,14 @@ cell zero (`scores_zero`). The notebooks are tests/files/source.ipynb and cells 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
+from conftest import FILES
 from nbgrader.utils import determine_grade
 
 from grader.hidden import FAILED, _grader_setup, _run_test, failure_output, scores_zero
 from grader.notebooks import HIDDEN_ONLY, grade_id, grader_test_source
 from grader.remote import StudentCodeError
-
-FILES = Path(__file__).parent / "files"
 
 
 def _source() -> nbformat.NotebookNode:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import FILES
 
 from grader.course import find_secrets
 from grader.hidden import failure_output
 from grader.notebooks import grade_id
 from grader.preprocessors import CapOutput, HideHiddenTests, SanitizeFeedback
 
-FILES = Path(__file__).parent / "files"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
 
 

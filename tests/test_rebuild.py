@@ -8,16 +8,15 @@ student wrote: every other cell, all metadata and the cell order must be the rel
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import FILES
 
 from grader.notebooks import grade_id, nbgrader_meta
 from grader.paths import CHAPTERS_DIR, NOTEBOOK
 from grader.rebuild import MAX_ANSWER_CHARS, rebuild
 
-FILES = Path(__file__).parent / "files"
 ANSWERS = ("double", "total", "why")  # the answer cells of the fixtures, code and markdown
 
 

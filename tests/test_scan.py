@@ -7,16 +7,15 @@ holds the small submissions for the tampering report.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
+from conftest import FILES
 
 from grader.notebooks import fill_answers, grade_id, solution_answers
 from grader.paths import CHAPTERS_DIR, NOTEBOOK, SOLUTIONS_DIR
 from grader.scan import not_executed, notebook_problem, scan_code, tampering
 
 CHAPTER = "01-kernels"
-FILES = Path(__file__).parent / "files"
 
 
 def _student_nb() -> nbformat.NotebookNode:

@@ -24,7 +24,8 @@ HELPERS = sorted((REPO_ROOT / "helpers").rglob("*.py"))
 
 def test_the_build_tools_are_console_scripts():
     assert BUILD_SCRIPTS == [
-        "course-benchmark-models", "course-build-detector", "course-students", "course-train",
+        "course-benchmark-models", "course-build-detector", "course-mutants", "course-students",
+        "course-train",
     ]  # fmt: skip
 
 

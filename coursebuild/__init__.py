@@ -8,6 +8,8 @@ Each module is a command, a console script that `make setup` installs into .venv
 - `course-benchmark-models` (`model_benchmark`): its accuracy and training time;
   `make benchmark-models`.
 - `course-students` (`students`): the student notebooks from `solutions/`; `make students`.
+- `course-mutants` (`mutants`, operators in `mutations`): the share of mutated solutions the
+  tests catch, per graded part; `make mutants CH=01-kernels`.
 
 Build tools may import `helpers` and `grader`; `helpers` imports neither.
 """

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import threading
 from pathlib import Path
 
@@ -38,7 +39,10 @@ def hidden_source(course_root: Path, assignment: str, notebook: str) -> nbformat
 
 
 def _preload_tensorflow(source: nbformat.NotebookNode) -> None:
-    """Import TensorFlow in a thread while the kernel works, when the grader will need it."""
+    """Import TensorFlow in a thread while the kernel works, when the grader will need it and
+    has not imported it yet (`course-grade autograde` forks graders that already have it)."""
+    if "tensorflow" in sys.modules:
+        return
     if any("tensorflow" in cell.source for cell in source.cells if cell.cell_type == "code"):
         threading.Thread(target=__import__, args=("tensorflow",), daemon=True).start()
 

@@ -47,8 +47,9 @@ def run(
     """`nbgrader *argv` in `cwd` with `env`: (exit status, or None after `timeout` s; output)."""
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as tmp:
         log, status = Path(tmp) / "output.log", Path(tmp) / "status"
-        request = {"argv": argv, "env": env, "cwd": str(cwd)}
-        request |= {"log": str(log), "status": str(status)}
+        request = {
+            "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "status": str(status),
+        }  # fmt: skip
         with _lock:
             server = _start_server()
             server.stdin.write(json.dumps(request) + "\n")

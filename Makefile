@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
+# The notebooks name this kernel ("CNN course"): the environment's Python, with the course on it.
+KERNEL := $(VENV)/share/jupyter/kernels/cnn-course/kernel.json
 FAST ?= 1
 MODELS ?= mnist
 # nbgrader runs `alembic` by name and Jupyter finds its kernel through PATH.
@@ -35,25 +37,29 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@touch $@
 	@echo "Environment ready in $(VENV)"
 
-setup: $(STAMP)
+$(KERNEL): $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name cnn-course --display-name "CNN course" > /dev/null
+	@echo "Kernel \"CNN course\" installed in $(VENV)"
 
-book: $(STAMP)
+setup: $(STAMP) $(KERNEL)
+
+book: $(STAMP) $(KERNEL)
 	COURSE_FAST=$(FAST) $(BIN)/jupyter-book build . -W --keep-going
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) $(KERNEL)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(KERNEL)
 	$(BIN)/python -m pytest -m "not slow"
 
-lab: $(STAMP)
+lab: $(STAMP) $(KERNEL)
 	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/student" $(BIN)/jupyter lab
 
-lab-instructor: $(STAMP)
+lab-instructor: $(STAMP) $(KERNEL)
 	$(BIN)/jupyter lab
 
-students: $(STAMP)
+students: $(STAMP) $(KERNEL)
 	$(BIN)/course-students
 
 detector: $(STAMP)
@@ -67,11 +73,11 @@ reference-models: $(STAMP)
 benchmark-models: $(STAMP)
 	$(BIN)/course-benchmark-models $(MODELS)
 
-mutants: $(STAMP)
+mutants: $(STAMP) $(KERNEL)
 	@test -n "$(CH)" || { echo "usage: make mutants CH=01-kernels   (or CH=all, CH=\"03-stride 04-pooling\")"; exit 2; }
 	$(BIN)/course-mutants $(CH) --jobs 2
 
-check: $(STAMP)
+check: $(STAMP) $(KERNEL)
 	@test -n "$(NB)" || { echo "usage: make check NB=chapters/01-kernels/exercises.ipynb"; exit 2; }
 	$(BIN)/python -m helpers.precheck "$(NB)"
 

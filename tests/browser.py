@@ -71,8 +71,8 @@ def chromium_or_skip() -> tuple[str, str]:
     if found:
         return found
     reason = (
-        "no headless Chromium for the browser tests: install Debian's "
-        f"`apt-get install {' '.join(DEBIAN_PACKAGES)}` (.ci/run does it as root)"
+        "no headless Chromium for the browser tests: as root, "
+        f"`apt-get install {' '.join(DEBIAN_PACKAGES)}` (.ci/run does it)"
     )
     if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
         pytest.fail(reason)
@@ -108,7 +108,7 @@ def wait_for(driver: WebDriver, script: str, timeout: float = 15, poll: float = 
 
 
 def poll_until(probe: Callable[[], Any], timeout: float, poll: float = 0.2) -> Any:
-    """Call `probe` until it returns something truthy, and return that; its last value on timeout."""
+    """Call `probe` until it returns something truthy; return that, or its last value on timeout."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
@@ -133,10 +133,8 @@ def screenshot(
     width, height = driver.execute_script(
         "window.scrollTo(0, 0); return [window.innerWidth, document.documentElement.scrollHeight]"
     )
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": min(height, max_height), "deviceScaleFactor": 1, "mobile": False},
-    )
+    metrics = {"width": width, "height": min(height, max_height), "deviceScaleFactor": 1}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "mobile": False})
     try:
         driver.execute_async_script(PAINTED)
         data = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"]

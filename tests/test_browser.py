@@ -1,27 +1,33 @@
 """The published book as a reader meets it: headless Chromium opens every page of the built book.
 
-The slow tests share one browser visit of the whole book (the `reader` fixture): every page of
-the table of contents is loaded from a local HTTP server, then each test checks one thing a
-reader would notice. Screenshots of the landing page and of the first lesson are saved under
-_build/artifacts/ (or $COURSE_ARTIFACTS_DIR). The quick tests check the book's own settings.
+The slow tests share one browser visit of the whole book (the `reader` fixture, Selenium with
+Debian's Chromium, tests/browser.py): every page of the table of contents is loaded from a local
+HTTP server, then each test checks one thing a reader would notice. Screenshots of the landing
+page and of the first lesson are saved under _build/artifacts/ (or $COURSE_ARTIFACTS_DIR). The
+quick tests check the book's own settings.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import browser
 import pytest
 import yaml
+from browser import ARTIFACTS
 from conftest import REPO_ROOT, toc_files
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
-ARTIFACTS = Path(os.environ.get("COURSE_ARTIFACTS_DIR", REPO_ROOT / "_build" / "artifacts"))
 LANDING_SHOT = "book-landing.png"
 CHAPTER_SHOT = "book-chapter-01-kernels.png"
 REPORT = "book-reader.txt"
@@ -101,6 +107,39 @@ class Reading:
     seconds: float
 
 
+class LinkParser(HTMLParser):
+    """Collect the ids of a page and the URLs it refers to (links, images, scripts, styles)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.refs: list[tuple[str, str]] = []  # (tag.attribute, url)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value for name, value in attrs if value is not None}
+        for name in ("id", "name") if tag == "a" else ("id",):
+            if name in values:
+                self.ids.add(values[name])
+        for attribute in ("href", "src"):
+            if attribute in values and not (tag == "link" and values.get("rel") == "canonical"):
+                self.refs.append((f"{tag}.{attribute}", values[attribute]))
+
+
+def parse_links(html: str) -> LinkParser:
+    parser = LinkParser()
+    parser.feed(html)
+    return parser
+
+
+def fetch(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    """GET a URL; return the HTTP status and body (the status of an error, never an exception)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
 def page_url(base: str, name: str) -> str:
     return urllib.parse.urljoin(base, f"{name}.html")
 
@@ -122,7 +161,7 @@ def check_links(base: str, page_urls: list[str]) -> tuple[list[str], list[str]]:
 
     def get(url: str) -> tuple[int, bytes]:
         if url not in bodies:
-            bodies[url] = browser.fetch(url)
+            bodies[url] = fetch(url)
         return bodies[url]
 
     for source in page_urls:
@@ -130,7 +169,7 @@ def check_links(base: str, page_urls: list[str]) -> tuple[list[str], list[str]]:
         if status != 200:
             problems.append(f"{source}: HTTP {status}")
             continue
-        parsed = browser.parse_links(body.decode("utf-8", "replace"))
+        parsed = parse_links(body.decode("utf-8", "replace"))
         ids[source] = parsed.ids
         for kind, ref in parsed.refs:
             target = urllib.parse.urljoin(source, ref)
@@ -145,7 +184,7 @@ def check_links(base: str, page_urls: list[str]) -> tuple[list[str], list[str]]:
             fragment = urllib.parse.unquote(parts.fragment)
             if fragment and address.endswith(".html"):
                 if address not in ids:
-                    ids[address] = browser.parse_links(body.decode("utf-8", "replace")).ids
+                    ids[address] = parse_links(body.decode("utf-8", "replace")).ids
                 if fragment not in ids[address]:
                     problems.append(f"{source}: {kind}={ref!r} names no id #{fragment}")
     leaks = [
@@ -158,7 +197,7 @@ def check_links(base: str, page_urls: list[str]) -> tuple[list[str], list[str]]:
     return sorted(set(problems)), leaks
 
 
-def read_the_book(chromium: browser.Browser, base: str, names: list[str]) -> Reading:
+def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     """Visit every toc page, search, click next and previous, take the screenshots."""
     start = time.perf_counter()
     pages = [Page(name, page_url(base, name)) for name in names]
@@ -166,32 +205,35 @@ def read_the_book(chromium: browser.Browser, base: str, names: list[str]) -> Rea
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for page in pages:
         try:
-            chromium.get(page.url)
-            page.seen = chromium.run_async(PAGE_SCRIPT)
-        except browser.WebDriverError as error:
-            page.problem = str(error)
+            driver.get(page.url)
+            page.seen = driver.execute_async_script(PAGE_SCRIPT)
+        except WebDriverException as error:
+            page.problem = error.msg or type(error).__name__
     # The landing page as a reader arrives: the site's root, which forwards to the first page.
-    chromium.get(base)
-    chromium.wait_for("return document.readyState === 'complete' && !!document.querySelector('h1')")
-    screenshots["landing"] = chromium.screenshot(ARTIFACTS / LANDING_SHOT, full_page=True)
+    driver.get(base)
+    browser.wait_for(
+        driver, "return document.readyState === 'complete' && !!document.querySelector('h1')"
+    )
+    screenshots["landing"] = browser.screenshot(driver, LANDING_SHOT, full_page=True)
     # Walk forward and back with the links at the bottom of the page.
     clicks = []
     if len(pages) > 1:
-        chromium.get(pages[0].url)
+        driver.get(pages[0].url)
         for selector, target in (("a.right-next", pages[1]), ("a.left-prev", pages[0])):
-            chromium.click(f".prev-next-area {selector}")
-            chromium.wait_for(f"return location.href.startsWith({target.url!r})", timeout=10)
-            clicks.append((selector, target.url, without_fragment(chromium.url)))
+            driver.find_element(By.CSS_SELECTOR, f".prev-next-area {selector}").click()
+            script = f"return location.href.startsWith({target.url!r})"
+            browser.wait_for(driver, script, timeout=10)
+            clicks.append((selector, target.url, without_fragment(driver.current_url)))
     lessons = [page for page in pages if page.name.startswith("chapters/")]
     if lessons:
-        chromium.get(lessons[0].url)
-        chromium.wait_for("return document.readyState === 'complete'")
-        screenshots["chapter"] = chromium.screenshot(
-            ARTIFACTS / CHAPTER_SHOT, full_page=True, max_height=4000
+        driver.get(lessons[0].url)
+        browser.wait_for(driver, "return document.readyState === 'complete'")
+        screenshots["chapter"] = browser.screenshot(
+            driver, CHAPTER_SHOT, full_page=True, max_height=4000
         )
-    chromium.get(urllib.parse.urljoin(base, f"search.html?q={SEARCH_WORD}"))
-    summary = chromium.wait_for(SEARCH_SUMMARY, timeout=20)
-    results = chromium.run(
+    driver.get(urllib.parse.urljoin(base, f"search.html?q={SEARCH_WORD}"))
+    summary = browser.wait_for(driver, SEARCH_SUMMARY, timeout=20)
+    results = driver.execute_script(
         "return Array.from(document.querySelectorAll('#search-results ul.search li a'))"
         ".map(a => a.href)"
     )
@@ -222,18 +264,17 @@ def write_report(reading: Reading, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.fixture(scope="session")
+def chromium_here() -> None:
+    """Without Chromium, skip (fail with COURSE_REQUIRE_BROWSER=1) before building the book."""
+    browser.chromium_or_skip()
+
+
 @pytest.fixture(scope="module")
-def reader(built_book) -> Reading:
+def reader(chromium_here, built_book) -> Reading:
     """Open the built book in headless Chromium once, and record what a reader sees."""
-    try:
-        chromium_path, driver_path = browser.ensure_chromium()
-    except browser.BrowserUnavailable as error:
-        reason = f"no headless Chromium for the browser test: {error}"
-        if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with browser.serve(built_book) as base, browser.Browser(chromium_path, driver_path) as chromium:
-        return read_the_book(chromium, base, toc_files())
+    with browser.serve(built_book) as base, browser.chromium() as driver:
+        return read_the_book(driver, base, toc_files())
 
 
 def shown(reading: Reading) -> list[Page]:

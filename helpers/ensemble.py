@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from helpers import metrics
+from helpers import metrics, progress
 
 # The shifts (down, right) in pixels that test-time augmentation averages over by default:
 # the image itself and one-pixel moves in the four directions.
@@ -235,7 +235,10 @@ class Member:
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         verbose: int = 0,
     ) -> dict[str, list[float]]:
-        """Fit the model (building it first if needed); return and keep the history per epoch."""
+        """Fit the model (building it first if needed); return and keep the history per epoch.
+
+        verbose: 0 silent, 1 one progress bar for the run (`helpers.progress`), 2 a line per epoch.
+        """
         if len(x_train) != len(y_train):
             raise ValueError(f"got {len(x_train)} images but {len(y_train)} labels")
         if epochs < 1:
@@ -249,7 +252,7 @@ class Member:
             epochs=epochs,
             batch_size=batch_size,
             validation_data=validation_data,
-            verbose=verbose,
+            **progress.fit_arguments(verbose),
         )
         for key, values in history.history.items():
             self.history.setdefault(key, []).extend(float(v) for v in values)

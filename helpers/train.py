@@ -5,7 +5,8 @@ saves; from a terminal the build tool `course-train mnist --out mnist.keras` doe
 (coursebuild/reference_models.py). `train.train_reference(x, y, dataset="mnist", epochs=25,
 seed=0)` returns one trained model and `train.train_ensemble(x, y, members=5, ...)` one
 averaging model. Each takes float32 images (N, 28, 28, 1) scaled to [0, 1] and returns (N, 10)
-class probabilities; load a saved one with `keras.models.load_model(path)`.
+class probabilities; load a saved one with `keras.models.load_model(path)`. `verbose` is 0
+(silent), 1 (one progress bar per model, `helpers.progress`) or 2 (Keras's line per epoch).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def train_reference(
     dataset: str = "mnist",
     epochs: int | None = None,
     seed: int = 0,
-    verbose: int = 2,
+    verbose: int = 1,
 ):
     """Train one reference CNN (`models.reference_cnn`) on float32 images (n, 28, 28, 1).
 
@@ -88,7 +89,7 @@ def train_reference(
     """
     import keras
 
-    from helpers import models
+    from helpers import models, progress
 
     _check_dataset(dataset)
     x_train = np.asarray(x_train, dtype=np.float32)
@@ -107,7 +108,8 @@ def train_reference(
         0.0, steps, warmup_target=PEAK_LEARNING_RATE, warmup_steps=max(steps // 10, 1)
     )
     models.compile_classifier(model, schedule)
-    model.fit(x_train, np.asarray(y_train), epochs=epochs, batch_size=batch_size, verbose=verbose)
+    shown = progress.fit_arguments(verbose)
+    model.fit(x_train, np.asarray(y_train), epochs=epochs, batch_size=batch_size, **shown)
     return model
 
 
@@ -118,7 +120,7 @@ def train_ensemble(
     dataset: str = "mnist",
     epochs: int | None = None,
     seed: int = 0,
-    verbose: int = 2,
+    verbose: int = 1,
 ):
     """Train `members` reference CNNs with seeds seed, seed + 1, ... and return one Keras model
     that averages their probabilities (`models.average_ensemble`): same input and output."""
@@ -141,7 +143,7 @@ def run(
     seed: int = 0,
     fast: bool = False,
     members: int = 1,
-    verbose: int = 2,
+    verbose: int = 1,
 ) -> TrainReport:
     """Load the data, train (one model or an ensemble), test on the held-out split, save."""
     from helpers import data

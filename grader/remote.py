@@ -6,7 +6,11 @@ a string, a list...), or a `Remote` for something callable or not plain data (a 
 class, an instance), which forwards calls and attribute reads to the kernel. What comes back is
 decoded here with `np.load(..., allow_pickle=False)` and Keras models with `safe_mode=True`: no
 object of the student's is ever unpickled in the grader, and the expected values the tests
-compute never enter the kernel.
+compute never enter the kernel. A call also checks that the student's code left the arrays it
+was given unchanged (their digests, `kernel_side.array_digests`).
+
+Over 300 lines for a reason: the grader's whole side of the protocol (encode, decode, the link
+and its stand-ins) reads as one piece next to `kernel_side.py`, its other side.
 """
 
 from __future__ import annotations
@@ -76,7 +80,14 @@ class Remote:
         self.remote_mro = [str(name) for name in info.get("mro", [])]
 
     def __call__(self, *args, **kwargs):
-        return self._link.request("call", id=self._id, args=list(args), kwargs=kwargs)
+        reply = self._link.request("call", raw=True, id=self._id, args=list(args), kwargs=kwargs)
+        if not isinstance(reply, dict) or reply.get("t") != "called":
+            raise StudentCodeError("the kernel sent a malformed answer to a call")
+        after = reply.get("digests") if isinstance(reply.get("digests"), dict) else {}
+        for where, digest in kernel_side.array_digests(args, kwargs, np).items():
+            if after.get(where) != digest:
+                raise StudentCodeError(_changed_in_place(where))
+        return decode(reply.get("value"), self._link)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -89,6 +100,16 @@ class Remote:
 
     def __repr__(self) -> str:
         return f"<{self.remote_type} in the student's kernel>"
+
+
+def _changed_in_place(where: str) -> str:
+    head, _, inner = where.partition("[")
+    what = f"argument {int(head) + 1}" if head.isdigit() else f"argument {head}="
+    what = f"item [{inner} of {what}" if inner else what
+    return (
+        f"your function changed the array it was given ({what}) in place; the task's functions "
+        "must leave their inputs unchanged: work on a copy, e.g. np.array(x, dtype=float)"
+    )
 
 
 def encode(value: Any) -> dict:

@@ -91,3 +91,59 @@ def test_a_tensor_value_indexes_like_a_tensor():
 def test_a_missing_attribute_of_a_remote_object_is_an_attribute_error():
     assert issubclass(remote.MissingAttribute, AttributeError)
     assert issubclass(remote.MissingAttribute, remote.StudentCodeError)
+
+
+class _InProcessLink:
+    """A KernelLink whose 'kernel' is a CourseProbe in this process (JSON both ways)."""
+
+    def __init__(self, namespace):
+        self.probe = kernel_side.CourseProbe(namespace)
+
+    def request(self, op, raw=False, **fields):
+        message = {"op": op}
+        for key, value in fields.items():
+            message[key] = remote.encode(value) if key in ("args", "kwargs") else value
+        value = json.loads(json.dumps(self.probe._answer(json.loads(json.dumps(message)))))
+        return value if raw else remote.decode(value, self)
+
+    def remote(self, name):
+        return remote.decode(self.probe._handle(self.probe.namespace[name]), self)
+
+
+def _scale_in_place(boxes, size=1.0):
+    boxes *= size
+    return boxes
+
+
+def _scale_copy(boxes, size=1.0):
+    return np.array(boxes, dtype=float) * size
+
+
+def _first_row_zeroed(arrays):
+    arrays[1][0] = 0
+    return len(arrays)
+
+
+def test_a_call_that_changes_an_input_array_in_place_fails_with_where():
+    link = _InProcessLink({"f": _scale_in_place, "g": _scale_copy, "h": _first_row_zeroed})
+    boxes = np.array([[0.1, 0.2, 0.5, 0.6]])
+    with pytest.raises(remote.StudentCodeError, match=r"\(argument 1\) in place"):
+        link.remote("f")(boxes, size=2.0)
+    assert np.array_equal(boxes, [[0.1, 0.2, 0.5, 0.6]])  # the grader's own copy never changes
+    assert np.allclose(link.remote("g")(boxes, size=2.0), [[0.2, 0.4, 1.0, 1.2]])
+    with pytest.raises(remote.StudentCodeError, match=r"item \[1\] of argument 1"):
+        link.remote("h")([np.ones(2), np.ones(2)])
+    with pytest.raises(remote.StudentCodeError, match="argument boxes="):
+        link.remote("f")(boxes=np.ones((2, 2)), size=3.0)
+
+
+def test_writing_the_same_values_back_or_returning_the_input_is_not_a_change():
+    def same(image):
+        image[:] = image.copy()
+        return image
+
+    link = _InProcessLink({"same": same})
+    image = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    assert np.array_equal(link.remote("same")(image), image)
+    digests = kernel_side.array_digests
+    assert digests([image.T], {}, np) != digests([image], {}, np)  # shape and order count

@@ -9,6 +9,8 @@ quick tests check the book's own settings.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import re
 import struct
 import time
@@ -29,11 +31,25 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 LANDING_SHOT = "book-landing.png"
-CHAPTER_SHOT = "book-chapter-01-kernels.png"
 REPORT = "book-reader.txt"
 SEARCH_WORD = "padding"
 # Words a reader must never see: a solution or a hidden test leaking into the book.
 SECRETS = ("CANARY", "BEGIN SOLUTION", "BEGIN HIDDEN TESTS")
+# The extension that copies MathJax into the book (PyPI's sphinx-mathjax-offline).
+MATHJAX_EXTENSION = "sphinx-mathjax-offline"
+# TeX a reader should never see as text: MathJax did not typeset it.
+RAW_TEX = re.compile(r"\\[()\[\]]|\$\$|\\(?:begin|frac|cdot|sum)\b")
+# A style sheet that pulls something from another site (a web font, an @import).
+CSS_EXTERNAL = re.compile(r"(?:url\(\s*['\"]?|@import\s+['\"])(?:https?:)?//[^'\")\s]+")
+# Attributes a browser loads by itself (an <a href> loads nothing until clicked).
+LOADED = {
+    "script": ("src",), "link": ("href",), "img": ("src", "srcset"), "iframe": ("src",),
+    "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",),
+    "embed": ("src",), "object": ("data",), "track": ("src",), "image": ("href",),
+}  # fmt: skip
+# <link rel=...> kinds that name a page and load nothing.
+LINK_RELS_NOT_LOADED = {"canonical", "alternate", "author", "help", "license", "next", "prev",
+                        "search", "index", "top", "up", "first", "last"}  # fmt: skip
 # Internal files whose text is checked for secrets (images and fonts are skipped).
 TEXT_SUFFIXES = (".html", ".ipynb", ".md", ".txt", ".js", ".json", "")
 
@@ -46,9 +62,18 @@ const loaded = images.map(img => img.complete ? Promise.resolve() : new Promise(
   img.addEventListener("load", resolve, {once: true});
   img.addEventListener("error", resolve, {once: true});
 }));
+// MathJax (the book's own copy) typesets once it has started; a page without it goes on.
+const mathjax = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+const typeset = mathjax ? mathjax.catch(() => null) : Promise.resolve();
 const patience = new Promise(resolve => setTimeout(resolve, 10000));
-Promise.race([Promise.all(loaded), patience]).then(() => {
+Promise.race([Promise.all([...loaded, typeset]), patience]).then(() => {
   const all = selector => Array.from(document.querySelectorAll(selector));
+  // The words a reader reads: the page without its code, scripts and typeset formulas.
+  const prose = document.body ? document.body.cloneNode(true) : null;
+  if (prose) {
+    prose.querySelectorAll("pre, code, script, style, mjx-container")
+      .forEach(node => node.remove());
+  }
   const link = selector => {
     const a = document.querySelector(selector);
     return a ? a.href : null;
@@ -71,6 +96,19 @@ Promise.race([Promise.all(loaded), patience]).then(() => {
     stderr: all(".output.stderr").map(node => node.innerText.slice(0, 300)),
     failed_resources: performance.getEntriesByType("resource")
       .filter(entry => entry.responseStatus >= 400).map(entry => entry.name),
+    resources: performance.getEntriesByType("resource").map(entry => entry.name),
+    prose: prose ? prose.textContent : "",
+    // Sphinx marks each formula .math; MathJax puts its output, mjx-container, inside.
+    formulas: all(".math").length,
+    typeset: all(".math").filter(node => node.querySelector("mjx-container")).length,
+    math_errors: all("mjx-merror").map(node => node.textContent.slice(0, 200)),
+    // A cell's outputs: more than one box of the same stream means a log split in pieces.
+    split_streams: all(".cell_output").filter(cell => {
+      const boxes = Array.from(cell.querySelectorAll(":scope > .output"));
+      const stdout = boxes.filter(box => box.matches(".stream")).length;
+      const stderr = boxes.filter(box => box.matches(".stderr")).length;
+      return stdout > 1 || stderr > 1;
+    }).map(cell => cell.innerText.slice(0, 200)),
   });
 });
 """
@@ -101,10 +139,11 @@ class Reading:
     search_summary: str | None
     search_results: list[str]
     clicks: list[tuple[str, str, str]]  # (link clicked, expected URL, URL reached)
-    screenshots: dict[str, Path]
+    screenshots: dict[str, Path]  # "landing", and each toc page by its name
     link_problems: list[str]
     leaks: list[str]
-    seconds: float
+    seconds: float  # the visit, without the screenshots
+    shot_seconds: float = 0.0
 
 
 class LinkParser(HTMLParser):
@@ -123,6 +162,30 @@ class LinkParser(HTMLParser):
         for attribute in ("href", "src"):
             if attribute in values and not (tag == "link" and values.get("rel") == "canonical"):
                 self.refs.append((f"{tag}.{attribute}", values[attribute]))
+
+
+class ResourceParser(HTMLParser):
+    """Collect what a page makes the browser fetch from another site: (tag.attribute, url)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.external: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "link" and set(values.get("rel", "").lower().split()) & LINK_RELS_NOT_LOADED:
+            return
+        for attribute in LOADED.get(tag, ()):
+            for url in re.split(r",\s*", values.get(attribute, "")):
+                url = url.strip().split(" ")[0]
+                if re.match(r"(?:[a-z][a-z0-9+.-]*:)?//", url, re.I):
+                    self.external.append((f"{tag}.{attribute}", url))
+
+
+def external_resources(html: str) -> list[tuple[str, str]]:
+    parser = ResourceParser()
+    parser.feed(html)
+    return parser.external
 
 
 def parse_links(html: str) -> LinkParser:
@@ -197,16 +260,30 @@ def check_links(base: str, page_urls: list[str]) -> tuple[list[str], list[str]]:
     return sorted(set(problems)), leaks
 
 
+def page_shot_name(index: int, name: str) -> str:
+    """book-03-01-kernels-kernels.png: the page's place in the table of contents and its name."""
+    slug = name.removeprefix("chapters/").replace("/", "-")
+    return f"book-{index:02d}-{slug}.png"
+
+
 def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     """Visit every toc page, search, click next and previous, take the screenshots."""
     start = time.perf_counter()
     pages = [Page(name, page_url(base, name)) for name in names]
     screenshots: dict[str, Path] = {}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for page in pages:
+    for old in ARTIFACTS.glob("book-*.png"):
+        old.unlink()  # a page that left the book leaves no stale picture behind
+    shooting = 0.0  # seconds spent on screenshots, not on what a reader waits for
+    for index, page in enumerate(pages):
         try:
             driver.get(page.url)
             page.seen = driver.execute_async_script(PAGE_SCRIPT)
+            shot = time.perf_counter()
+            screenshots[page.name] = browser.screenshot(
+                driver, page_shot_name(index, page.name), full_page=True, max_height=16000
+            )
+            shooting += time.perf_counter() - shot
         except WebDriverException as error:
             page.problem = error.msg or type(error).__name__
     # The landing page as a reader arrives: the site's root, which forwards to the first page.
@@ -224,13 +301,6 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
             script = f"return location.href.startsWith({target.url!r})"
             browser.wait_for(driver, script, timeout=10)
             clicks.append((selector, target.url, without_fragment(driver.current_url)))
-    lessons = [page for page in pages if page.name.startswith("chapters/")]
-    if lessons:
-        driver.get(lessons[0].url)
-        browser.wait_for(driver, "return document.readyState === 'complete'")
-        screenshots["chapter"] = browser.screenshot(
-            driver, CHAPTER_SHOT, full_page=True, max_height=4000
-        )
     driver.get(urllib.parse.urljoin(base, f"search.html?q={SEARCH_WORD}"))
     summary = browser.wait_for(driver, SEARCH_SUMMARY, timeout=20)
     results = driver.execute_script(
@@ -241,7 +311,7 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     link_problems, leaks = check_links(base, [page.url for page in pages] + extra)
     reading = Reading(
         base, pages, summary, results, clicks, screenshots, link_problems, leaks,
-        time.perf_counter() - start,
+        time.perf_counter() - start - shooting, shooting,
     )  # fmt: skip
     write_report(reading, ARTIFACTS / REPORT)
     return reading
@@ -249,11 +319,18 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
 
 def write_report(reading: Reading, path: Path) -> None:
     """A short account of the visit, kept next to the screenshots."""
-    lines = [f"Visited {len(reading.pages)} pages in {reading.seconds:.1f} s ({reading.base})"]
+    lines = [
+        f"Visited {len(reading.pages)} pages in {reading.seconds:.1f} s ({reading.base}), "
+        f"screenshots {reading.shot_seconds:.1f} s"
+    ]
     for page in reading.pages:
         images = page.seen.get("images", [])
         loaded = sum(image["width"] > 0 for image in images)
-        state = page.problem or f"HTTP {page.seen.get('status')}, {loaded}/{len(images)} images"
+        state = page.problem or (
+            f"HTTP {page.seen.get('status')}, {loaded}/{len(images)} images, "
+            f"{page.seen.get('typeset')}/{page.seen.get('formulas')} formulas typeset, "
+            f"{len(page.seen.get('resources', []))} requests"
+        )
         lines.append(f"  {page.name}: {state}")
     lines.append(f"Search {SEARCH_WORD!r}: {reading.search_summary}")
     lines += [f"  {url}" for url in reading.search_results]
@@ -290,18 +367,72 @@ def book_config() -> dict:
     return yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
 
 
-def test_config_offers_launch_download_repository_and_the_execution_cache():
+def test_config_offers_download_and_the_execution_cache():
     config = book_config()
-    launch = config["launch_buttons"]
-    for key in ("binderhub_url", "colab_url", "jupyterhub_url"):
-        assert str(launch.get(key, "")).startswith("https://"), f"launch_buttons.{key} is not set"
-    html = config["html"]
-    assert html["use_download_button"] and html["use_repository_button"]
-    assert config["repository"]["url"].startswith("https://github.com/")
+    assert config["html"]["use_download_button"]
     assert config["only_build_toc_files"] is True
     execute = config["execute"]
     assert execute["execute_notebooks"] == "cache" and not execute["allow_errors"]
     assert execute["exclude_patterns"] == ["*exercises.ipynb"]
+
+
+def test_config_has_no_button_that_leads_nowhere():
+    """Repository and launch buttons only with a real repository URL, set once in _config.yml.
+
+    Binder, Colab and JupyterHub all open the page's notebook from that repository, so without
+    it they must be off too; a placeholder (example.edu, example.org) is never a URL.
+    """
+    config = book_config()
+    url = config.get("repository", {}).get("url") or ""
+    html, launch = config["html"], config["launch_buttons"]
+    buttons = ("use_repository_button", "use_issues_button", "use_edit_page_button")
+    launchers = {key: launch.get(key) or "" for key in
+                 ("binderhub_url", "colab_url", "jupyterhub_url", "deepnote_url")}  # fmt: skip
+    if not url:
+        assert not [name for name in buttons if html.get(name)], "buttons to no repository"
+        assert not any(launchers.values()), f"launch buttons without a repository: {launchers}"
+    for key, value in {"repository.url": url, **launchers}.items():
+        if value:
+            assert value.startswith("https://"), f"{key}: {value!r}"
+            assert not re.search(r"\bexample\.(com|org|edu|net)\b", value), f"{key}: {value!r}"
+    # Thebe loads its code from a CDN; analytics and comment widgets call other sites.
+    assert launch.get("thebe") is False
+    assert not any((html.get("analytics") or {}).values()), "analytics call another site"
+    assert not any((html.get("comments") or {}).values()), "comment widgets call another site"
+    for page in ("intro.md", "setup.md", "glossary.md"):
+        text = (REPO_ROOT / page).read_text()
+        assert url or "github.com/cnn-course" not in text, f"{page} names a repository"
+        assert "hub.example" not in text, f"{page} names a placeholder hub"
+
+
+def pinned(path: Path) -> dict[str, str]:
+    """name -> version of every `name==version` line of a requirements file."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return pins
+
+
+def test_config_ships_mathjax_with_the_book():
+    """MathJax comes from the pinned sphinx-mathjax-offline into _static/, never from a CDN."""
+    sphinx = book_config()["sphinx"]
+    assert MATHJAX_EXTENSION in (sphinx.get("extra_extensions") or [])
+    path = sphinx["config"]["mathjax_path"]
+    assert "//" not in path, f"mathjax_path {path!r} is another site: use the book's own copy"
+    spec = importlib.util.find_spec(MATHJAX_EXTENSION)
+    assert spec and spec.origin, f"{MATHJAX_EXTENSION} is not installed: make setup"
+    assert (Path(spec.origin).parent / "static" / path).is_file(), f"the package has no {path}"
+    version = importlib.metadata.version(MATHJAX_EXTENSION)
+    for name in ("requirements.txt", "constraints.txt"):
+        pins = pinned(REPO_ROOT / name)
+        assert pins.get(MATHJAX_EXTENSION) == version, f"{name}: pin {MATHJAX_EXTENSION}=={version}"
+
+
+def test_config_merges_each_cells_output_streams():
+    """nb_merge_streams: one box for a cell's stdout, however many pieces the kernel sent."""
+    assert book_config()["sphinx"]["config"]["nb_merge_streams"] is True
 
 
 def test_landing_page_links_every_lesson_in_the_table_of_contents():
@@ -469,6 +600,63 @@ def test_no_page_contains_solution_code_or_hidden_tests(reader):
     assert not reader.leaks, "\n".join(reader.leaks)
 
 
+@pytest.mark.slow
+def test_every_formula_is_typeset_by_the_books_own_mathjax(reader):
+    pages = shown(reader)
+    assert any(page.seen["formulas"] for page in pages), (
+        "no page has a formula, so this test checks nothing (chapter 01 had one)"
+    )
+    for page in pages:
+        seen = page.seen
+        assert seen["typeset"] == seen["formulas"], (
+            f"{page.name}: MathJax typeset {seen['typeset']} of its {seen['formulas']} formulas"
+        )
+        assert not seen["math_errors"], f"{page.name}: TeX errors {seen['math_errors']}"
+        match = RAW_TEX.search(seen["prose"])
+        assert not match, (
+            f"{page.name} shows raw TeX: "
+            f"{seen['prose'][max(match.start() - 60, 0) : match.end() + 60]!r}"
+        )
+
+
+@pytest.mark.slow
+def test_no_page_requests_anything_outside_the_book(reader):
+    """Every request a page makes (scripts, styles, fonts, images) goes to the book's server."""
+    for page in shown(reader):
+        outside = [
+            url for url in page.seen["resources"]
+            if not url.startswith(reader.base) and not url.startswith(("data:", "blob:"))
+        ]  # fmt: skip
+        assert not outside, f"{page.name} requests other sites: {outside}"
+
+
+@pytest.mark.slow
+def test_no_page_of_the_built_book_refers_to_a_resource_on_another_site(built_book):
+    """The HTML itself: no script, style, font, image or frame from another site, on any page.
+
+    The browser test above sees what the toc pages request; this one reads every HTML page of
+    the build (search, index, ...) and every style sheet. Plain links (<a>) may go anywhere.
+    """
+    found = []
+    for path in sorted(built_book.rglob("*.html")):
+        for kind, url in external_resources(path.read_text(errors="replace")):
+            found.append(f"{path.relative_to(built_book)}: {kind}={url}")
+    for path in sorted(built_book.rglob("*.css")):
+        for match in CSS_EXTERNAL.finditer(path.read_text(errors="replace")):
+            found.append(f"{path.relative_to(built_book)}: {match[0]}")
+    assert not found, "resources from other sites:\n" + "\n".join(found[:30])
+    assert (built_book / "_static" / "mathjax" / "tex-chtml.js").is_file(), "no MathJax copy"
+
+
+@pytest.mark.slow
+def test_each_cell_shows_its_printed_output_in_one_box(reader):
+    """nb_merge_streams at work: an epoch's lines are never split over two output boxes."""
+    for page in shown(reader):
+        assert not page.seen["split_streams"], (
+            f"{page.name}: a cell's stdout or stderr in several boxes: {page.seen['split_streams']}"
+        )
+
+
 def png_size(path: Path) -> tuple[int, int]:
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
@@ -476,9 +664,12 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_screenshots_of_the_landing_page_and_a_chapter_are_saved(reader):
-    assert set(reader.screenshots) == {"landing", "chapter"}
+def test_a_screenshot_of_the_landing_page_and_of_every_page_is_saved(reader):
+    assert set(reader.screenshots) == {"landing", *(page.name for page in reader.pages)}
+    for index, page in enumerate(reader.pages):
+        assert reader.screenshots[page.name].name == page_shot_name(index, page.name)
     for path in reader.screenshots.values():
+        assert path.is_file(), f"{path} was not saved"
         width, height = png_size(path)
         assert width >= 800 and height >= 600, f"{path.name}: {width}x{height}"
         assert path.stat().st_size > 20_000, f"{path.name} looks blank"

@@ -2,9 +2,12 @@
 
 The slow tests share one browser visit of the whole book (the `reader` fixture, Selenium with
 Debian's Chromium, tests/browser.py): every page of the table of contents is loaded from a local
-HTTP server, then each test checks one thing a reader would notice. Screenshots of the landing
-page and of the first lesson are saved under _build/artifacts/ (or $COURSE_ARTIFACTS_DIR). The
-quick tests check the book's own settings.
+HTTP server, with every other host unreachable, then each test checks one thing a reader would
+notice: the page loads, its images and formulas (MathJax, the book's own copy) render, it
+requests nothing from another site, a cell's printed output is one box, no error, no solution.
+A screenshot of every page (book-NN-name.png, NN its place in the table of contents) and of
+the landing page are saved under _build/artifacts/ (or $COURSE_ARTIFACTS_DIR) with a short
+report, book-reader.txt. The quick tests check the book's own settings (_config.yml).
 """
 
 from __future__ import annotations

@@ -144,6 +144,39 @@ def screenshot(
     return path
 
 
+def screenshot_parts(
+    driver: WebDriver, name: str, part_height: int = 8000, max_height: int = 64000
+) -> list[Path]:
+    """Save the whole page (up to max_height pixels) in ARTIFACTS, in parts of part_height.
+
+    One PNG is limited to about 16,000 pixels a side, and a long lesson is taller: the first
+    part is `name`, the next ones `name` with -2, -3, ... before the suffix. As in screenshot,
+    the viewport is made as tall as the page first, so that everything is laid out and painted.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    width, height = driver.execute_script(
+        "window.scrollTo(0, 0); return [window.innerWidth, document.documentElement.scrollHeight]"
+    )
+    height = min(height, max_height)
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "mobile": False})
+    stem, suffix = Path(name).stem, Path(name).suffix
+    paths = []
+    try:
+        driver.execute_async_script(PAINTED)
+        for index, top in enumerate(range(0, height, part_height)):
+            clip = {"x": 0, "y": top, "width": width, "height": min(part_height, height - top)}
+            data = driver.execute_cdp_cmd(
+                "Page.captureScreenshot", {"format": "png", "clip": {**clip, "scale": 1}}
+            )["data"]
+            path = ARTIFACTS / (name if index == 0 else f"{stem}-{index + 1}{suffix}")
+            path.write_bytes(base64.b64decode(data))
+            paths.append(path)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return paths
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -5,9 +5,9 @@ Debian's Chromium, tests/browser.py): every page of the table of contents is loa
 HTTP server, with every other host unreachable, then each test checks one thing a reader would
 notice: the page loads, its images and formulas (MathJax, the book's own copy) render, it
 requests nothing from another site, a cell's printed output is one box, no error, no solution.
-A screenshot of every page (book-NN-name.png, NN its place in the table of contents) and of
-the landing page are saved under _build/artifacts/ (or $COURSE_ARTIFACTS_DIR) with a short
-report, book-reader.txt. The quick tests check the book's own settings (_config.yml).
+A screenshot of every whole page (book-NN-name.png, NN its place in the table of contents; a
+long page goes on in book-NN-name-2.png, ...) and of the landing page are saved under
+_build/artifacts/ (or $COURSE_ARTIFACTS_DIR) with a short report, book-reader.txt. The quick tests check the book's own settings (_config.yml).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class Reading:
     search_summary: str | None
     search_results: list[str]
     clicks: list[tuple[str, str, str]]  # (link clicked, expected URL, URL reached)
-    screenshots: dict[str, Path]  # "landing", and each toc page by its name
+    screenshots: dict[str, list[Path]]  # "landing", and each toc page by name: its parts
     link_problems: list[str]
     leaks: list[str]
     seconds: float  # the visit, without the screenshots
@@ -273,7 +273,7 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     """Visit every toc page, search, click next and previous, take the screenshots."""
     start = time.perf_counter()
     pages = [Page(name, page_url(base, name)) for name in names]
-    screenshots: dict[str, Path] = {}
+    screenshots: dict[str, list[Path]] = {}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("book-*.png"):
         old.unlink()  # a page that left the book leaves no stale picture behind
@@ -283,8 +283,8 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
             driver.get(page.url)
             page.seen = driver.execute_async_script(PAGE_SCRIPT)
             shot = time.perf_counter()
-            screenshots[page.name] = browser.screenshot(
-                driver, page_shot_name(index, page.name), full_page=True, max_height=16000
+            screenshots[page.name] = browser.screenshot_parts(
+                driver, page_shot_name(index, page.name)
             )
             shooting += time.perf_counter() - shot
         except WebDriverException as error:
@@ -294,7 +294,7 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     browser.wait_for(
         driver, "return document.readyState === 'complete' && !!document.querySelector('h1')"
     )
-    screenshots["landing"] = browser.screenshot(driver, LANDING_SHOT, full_page=True)
+    screenshots["landing"] = [browser.screenshot(driver, LANDING_SHOT, full_page=True)]
     # Walk forward and back with the links at the bottom of the page.
     clicks = []
     if len(pages) > 1:
@@ -340,7 +340,10 @@ def write_report(reading: Reading, path: Path) -> None:
     lines.append(
         f"Broken links: {len(reading.link_problems)}; leaked secrets: {len(reading.leaks)}"
     )
-    lines += [f"Screenshot: {shot.name}" for shot in reading.screenshots.values()]
+    lines += [
+        f"Screenshot: {', '.join(shot.name for shot in shots)}"
+        for shots in reading.screenshots.values()
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -670,9 +673,14 @@ def png_size(path: Path) -> tuple[int, int]:
 def test_a_screenshot_of_the_landing_page_and_of_every_page_is_saved(reader):
     assert set(reader.screenshots) == {"landing", *(page.name for page in reader.pages)}
     for index, page in enumerate(reader.pages):
-        assert reader.screenshots[page.name].name == page_shot_name(index, page.name)
-    for path in reader.screenshots.values():
-        assert path.is_file(), f"{path} was not saved"
-        width, height = png_size(path)
-        assert width >= 800 and height >= 600, f"{path.name}: {width}x{height}"
-        assert path.stat().st_size > 20_000, f"{path.name} looks blank"
+        expected = page_shot_name(index, page.name)
+        shots = reader.screenshots[page.name]
+        assert shots and shots[0].name == expected, f"{page.name}: not {expected}"
+    for shots in reader.screenshots.values():
+        for part, path in enumerate(shots):
+            assert path.is_file(), f"{path} was not saved"
+            width, height = png_size(path)
+            assert width >= 800, f"{path.name}: {width}x{height}"
+            if part == 0:  # a later part may be the last few pixels of the page
+                assert height >= 600, f"{path.name}: {width}x{height}"
+                assert path.stat().st_size > 20_000, f"{path.name} looks blank"

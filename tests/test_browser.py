@@ -7,7 +7,8 @@ notice: the page loads, its images and formulas (MathJax, the book's own copy) r
 requests nothing from another site, a cell's printed output is one box, no error, no solution.
 A screenshot of every whole page (book-NN-name.png, NN its place in the table of contents; a
 long page goes on in book-NN-name-2.png, ...) and of the landing page are saved under
-_build/artifacts/ (or $COURSE_ARTIFACTS_DIR) with a short report, book-reader.txt. The quick tests check the book's own settings (_config.yml).
+_build/artifacts/ (or $COURSE_ARTIFACTS_DIR) with a short report, book-reader.txt. The quick
+tests check the book's own settings (_config.yml).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 from helpers import config
 
-# Real detectors on TF-Hub (served from Kaggle Models since November 2023); both need a network once.
+# Real detectors on TF-Hub (on Kaggle Models since November 2023); both need a network once.
 FASTER_RCNN_HANDLE = "https://tfhub.dev/google/faster_rcnn/openimages_v4/inception_resnet_v2/1"
 SSD_MOBILENET_HANDLE = "https://tfhub.dev/google/openimages_v4/ssd/mobilenet_v2/1"
 # The course's own small digit detector, committed to the repository.

@@ -45,6 +45,15 @@ def cache_dir() -> Path:
     return path
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as a reader should see it: `~/...` under the home folder, never the machine's."""
+    path, home = Path(path).expanduser(), Path.home()
+    try:
+        return str(Path("~") / path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow at once, so that a run can be repeated exactly."""
     import keras

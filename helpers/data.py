@@ -131,7 +131,7 @@ def load_mnist(test_fraction: float = 0.2, seed: int = 0, verbose: bool = True) 
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     cached = keras_cache_dir() / "mnist.npz"
     if cached.exists():
-        result = _mnist_npz(cached, f"Keras cache ({cached})")
+        result = _mnist_npz(cached, f"Keras cache ({config.shown_path(cached)})")
     elif download(MNIST_URL, cached):
         result = _mnist_npz(cached, "download of the full MNIST into the Keras cache")
     else:
@@ -175,7 +175,7 @@ def load_fashion_mnist(verbose: bool = True) -> ImageData:
     """
     cached = keras_cache_dir() / "fashion-mnist"
     if _has_fashion_files(cached):
-        result = _fashion_from(cached, f"Keras cache ({cached})")
+        result = _fashion_from(cached, f"Keras cache ({config.shown_path(cached)})")
     elif _has_fashion_files(FASHION_DEBIAN_DIR):
         result = _fashion_from(
             FASHION_DEBIAN_DIR, f"Debian package dataset-fashion-mnist ({FASHION_DEBIAN_DIR})"

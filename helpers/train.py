@@ -47,7 +47,7 @@ class TrainReport:
 
     def __str__(self) -> str:
         what = "model" if self.members == 1 else f"ensemble of {self.members} models"
-        saved = f"\nSaved to {self.out}" if self.out else ""
+        saved = f"\nSaved to {config.shown_path(self.out)}" if self.out else ""
         return (
             f"Source: {self.source}\n"
             f"Sizes: {self.train_size:,} training images, {self.test_size:,} held-out test images\n"

@@ -68,3 +68,11 @@ def test_quiet_logs_keeps_tensorflow_and_warnings_off_stderr():
     assert result.stderr == ""
     assert "visible on stdout" in result.stdout
     assert "input_shape" in result.stdout
+
+
+def test_shown_path_hides_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert config.shown_path(tmp_path / ".cache" / "cnn-course") == "~/.cache/cnn-course"
+    assert config.shown_path("~/x") == "~/x"
+    assert config.shown_path("/usr/share/datasets") == "/usr/share/datasets"
+    assert str(tmp_path) not in config.shown_path(tmp_path / "a" / "b")

@@ -595,6 +595,17 @@ def test_no_page_shows_an_error_or_a_traceback(reader):
 
 
 @pytest.mark.slow
+def test_no_page_shows_a_path_of_the_build_machine(reader):
+    """Printed paths show the home folder as ~ (config.shown_path); the repository never shows."""
+    home = str(Path.home())
+    machine = [str(REPO_ROOT)] + ([home + "/"] if len(home) > 1 else [])
+    for page in shown(reader):
+        for where in machine:
+            at = page.seen["text"].find(where)
+            assert at < 0, f"{page.name} shows {page.seen['text'][max(at - 60, 0) : at + 80]!r}"
+
+
+@pytest.mark.slow
 def test_no_internal_link_is_broken(reader):
     assert not reader.link_problems, "broken links:\n" + "\n".join(reader.link_problems[:30])
 

@@ -24,25 +24,26 @@ MIME = "text/x-course-probe"
 
 def array_digests(args, kwargs, np):
     """A digest of every NumPy array among a call's arguments (top level or in a list, tuple or
-    dict argument), keyed by where it is: the grader compares them with the arrays it sent, to
-    see whether the student's code changed an input in place. The grader uses this code too."""
+    dict argument), keyed by where it is in words ("argument 1", "item [0] of argument boxes="):
+    the grader compares them with the arrays it sent, to see whether the student's code changed
+    an input in place. The grader uses this code too. Without NumPy (`np` None) there is none."""
     found = {}
+    if np is None:
+        return found
 
-    def visit(where, value, depth):
+    def visit(where, value, nested):
         if isinstance(value, np.ndarray) and not value.dtype.hasobject:
             head = f"{value.dtype.str}{tuple(value.shape)}".encode()
             found[where] = hashlib.sha256(head + np.ascontiguousarray(value).tobytes()).hexdigest()
-        elif depth == 0 and isinstance(value, list | tuple):
-            for index, item in enumerate(value):
-                visit(f"{where}[{index}]", item, 1)
-        elif depth == 0 and isinstance(value, dict):
-            for key, item in value.items():
-                visit(f"{where}[{key!r}]", item, 1)
+        elif not nested and isinstance(value, list | tuple | dict):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                visit(f"item [{key!r}] of {where}", item, True)
 
     for index, value in enumerate(args):
-        visit(str(index), value, 0)
+        visit(f"argument {index + 1}", value, False)
     for name, value in kwargs.items():
-        visit(str(name), value, 0)
+        visit(f"argument {name}=", value, False)
     return found
 
 
@@ -184,7 +185,7 @@ class CourseProbe:
             args = self.decode(request["args"])
             kwargs = self.decode(request["kwargs"])
             value = self.encode(self._target(request)(*args, **kwargs))
-            digests = array_digests(args, kwargs, sys.modules["numpy"]) if args or kwargs else {}
+            digests = array_digests(args, kwargs, sys.modules.get("numpy"))
             return {"t": "called", "value": value, "digests": digests}
         if op == "getattr":
             return self.encode(getattr(self._target(request), request["attr"]))

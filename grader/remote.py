@@ -103,11 +103,8 @@ class Remote:
 
 
 def _changed_in_place(where: str) -> str:
-    head, _, inner = where.partition("[")
-    what = f"argument {int(head) + 1}" if head.isdigit() else f"argument {head}="
-    what = f"item [{inner} of {what}" if inner else what
     return (
-        f"your function changed the array it was given ({what}) in place; the task's functions "
+        f"your function changed the array it was given ({where}) in place; the task's functions "
         "must leave their inputs unchanged: work on a copy, e.g. np.array(x, dtype=float)"
     )
 

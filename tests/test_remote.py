@@ -147,3 +147,7 @@ def test_writing_the_same_values_back_or_returning_the_input_is_not_a_change():
     assert np.array_equal(link.remote("same")(image), image)
     digests = kernel_side.array_digests
     assert digests([image.T], {}, np) != digests([image], {}, np)  # shape and order count
+
+
+def test_a_kernel_without_numpy_reports_no_arrays():
+    assert kernel_side.array_digests([1, [2]], {"k": "v"}, None) == {}

@@ -9,10 +9,11 @@ from pathlib import Path
 from grader import sandbox
 from grader.autograde import autograde, format_results
 from grader.benchmark import benchmark
-from grader.collect import collect, parse_time, read_roster
+from grader.collect import collect, parse_time
 from grader.course import default_course
 from grader.export import class_summary, export, format_summary, part_maxima, score_rows
 from grader.feedback import feedback
+from grader.lms import export_lms, read_roster_file
 from grader.paths import graded_chapters
 from grader.release import release
 
@@ -45,7 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "source", type=Path, help="LMS folder (<student>_<time>_exercises.ipynb) or a tree"
     )
-    p.add_argument("--roster", type=Path, help="student ids, one a line (or a CSV with `id`)")
+    p.add_argument(
+        "--roster", type=Path,
+        help="student ids, one a line, a CSV with `id`, or Canvas's gradebook export / "
+        "Moodle's participants export (kept for `export`)",
+    )  # fmt: skip
+    p.add_argument(
+        "--lms-id", metavar="COLUMN",
+        help="the LMS roster's column that holds the course's student id (default: Canvas "
+        "'SIS Login ID'; Moodle 'ID number', else 'Username')",
+    )  # fmt: skip
     p.add_argument("--due", help="due date, UTC, e.g. 2025-03-01T23:59:00Z")
     p = sub.add_parser("autograde", help="grade every submission, in parallel with --jobs")
     p.add_argument("chapter")
@@ -72,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p = sub.add_parser("feedback", help="feedback HTML per student, hidden tests removed")
     p.add_argument("chapter")
-    p = sub.add_parser("export", help="scores.csv and summary.csv into <course>/exports")
+    p = sub.add_parser(
+        "export", help="scores.csv, summary.csv and the Canvas and Moodle imports into exports/"
+    )
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--to", type=Path, help="folder for the CSV files")
     p = sub.add_parser("summary", help="print the class summary per graded part")
@@ -93,9 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Released into {course / 'release'}; zip for the LMS: "
               f"{release(course, _chapters(args.chapters), args.zip)}")  # fmt: skip
     elif args.command == "collect":
+        try:
+            ids, lms_roster = read_roster_file(args.roster, args.lms_id)
+        except ValueError as error:
+            raise SystemExit(f"roster not read, nothing collected: {error}") from None
         report = collect(
-            course, args.chapter, args.source, read_roster(args.roster),
-            parse_time(args.due) if args.due else None,
+            course, args.chapter, args.source, ids,
+            parse_time(args.due) if args.due else None, lms_roster,
         )  # fmt: skip
         print(report.format())
     elif args.command == "autograde":
@@ -113,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         pages = feedback(course, args.chapter)
         print(f"{len(pages)} feedback pages in {course / 'feedback'}")
     elif args.command == "export":
-        for path in export(course, _chapters(args.chapters), args.to):
+        paths, notes = export_lms(course, _chapters(args.chapters), args.to)
+        for path in [*export(course, _chapters(args.chapters), args.to), *paths]:
             print(f"wrote {path}")
+        for note in notes:
+            print(note)
     elif args.command == "summary":
         chapters = _chapters(args.chapters)
         maxima = part_maxima(course, chapters)

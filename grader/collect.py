@@ -223,8 +223,7 @@ def _collect_lms(course: Path, chapter: str, source: Path, report: CollectReport
             chosen.setdefault(match["student_id"], []).append(entry)
     archive = course / "downloaded" / chapter / "archive"
     for folder in (archive, archive.parent / "extracted"):
-        if folder.exists():
-            shutil.rmtree(folder)
+        shutil.rmtree(folder, ignore_errors=True)  # absent is fine
     archive.mkdir(parents=True)
     stamps: dict[str, datetime | None] = {}
     oldest = datetime.min.replace(tzinfo=UTC)
@@ -261,6 +260,7 @@ def collect(
     source: Path,
     roster: list[str] | None = None,
     due: datetime | None = None,
+    lms_roster=None,
 ) -> CollectReport:
     """Bring submissions into `<course>/submitted/<student>/<chapter>/` and report on them.
 
@@ -270,24 +270,30 @@ def collect(
     Students of `roster` are added to the gradebook; those without a submission are `missing`
     (nbgrader scores them zero). With `due`, the chapter's due date is set and late ones listed.
     Symlinks, special files and invalid ids are refused; other files are ignored; both reported.
+    `lms_roster` (a `grader.lms.Roster`) adds its students with their names and its refused
+    rows to the report, and is kept in the course for `export`.
     """
     course, source = make_course(course), Path(source)
     report = CollectReport()
     is_tree = any(os.path.lexists(entry / chapter) for entry in source.iterdir())
     stamps = (_collect_tree if is_tree else _collect_lms)(course, chapter, source, report)
+    names = lms_roster.names() if lms_roster is not None else {}
     known = []
-    for student in roster or []:
+    for student in dict.fromkeys([*(roster or []), *names]):
         if valid_student_id(student):
             known.append(student)
         else:
             report.refused.append(f"roster {_invalid_id(student)}; not added to the gradebook")
+    if lms_roster is not None:
+        report.refused += lms_roster.refused
+        lms_roster.save(course)
     report.collected = sorted(stamps)
     report.missing = sorted(set(known) - set(stamps))
     with gradebook(course) as gb:
         if due is not None:
             gb.update_or_create_assignment(chapter, duedate=due.replace(tzinfo=None))
         for student in sorted(set(known) | set(stamps)):
-            gb.update_or_create_student(student)
+            gb.update_or_create_student(student, **names.get(student, {}))
     for student, stamp in stamps.items():
         if due is not None and stamp is not None and stamp > due:
             report.late[student] = (stamp - due).total_seconds()

@@ -15,6 +15,7 @@ from grader.export import class_summary, export, format_summary, part_maxima, sc
 from grader.feedback import feedback
 from grader.lms import export_lms, read_roster_file
 from grader.paths import graded_chapters
+from grader.publish import PublishError, publish
 from grader.release import release
 
 
@@ -95,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     p.add_argument("--cell-timeout", type=int)
     p.add_argument("--no-sandbox", action="store_true")
+    p = sub.add_parser("publish", help="write the public student repository (no solutions)")
+    p.add_argument("dir", type=Path, help="a new or empty folder, or an earlier publish")
+    p.add_argument("--url", help="its public URL, e.g. https://github.com/ORG/REPO: the book's "
+                   "repository link and launch buttons")  # fmt: skip
     p = sub.add_parser("selftest", help="grade a chapter's made-up submissions, compare scores")
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--jobs", type=int, default=2)
@@ -141,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "benchmark":
         benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
                   use_sandbox=not args.no_sandbox)  # fmt: skip
+    elif args.command == "publish":
+        try:
+            print(f"Published the student repository into {publish(args.dir, args.url)}")
+        except PublishError as error:
+            raise SystemExit(f"not published: {error}") from None
     elif args.command == "selftest":
         return _selftest(_chapters(args.chapters), args.jobs)
     return 0

@@ -1,62 +1,17 @@
 """`course-train`: train the course's reference CNN, print its held-out accuracy, save it.
 
-Usage (from the repository root, with the course's environment):
-    course-train mnist --out mnist.keras               # full mode
-    course-train fashion --out fashion.keras --epochs 10
-    course-train mnist --members 5 --out ensemble.keras # average of 5 seeds
-    course-train mnist --fast --out /tmp/m.keras        # seconds, for tests
-
-The training itself is `helpers.train.run`, which chapter 05 calls from the lesson; this module
-is only its command line. `make reference-models` trains the MNIST one into _build/models/.
+The command lives in `helpers/train_command.py` (chapter 08 runs it as
+`python -m helpers.train_command`, also in the students' repository); this module gives it
+the instructors' name. `make reference-models` trains the MNIST one into _build/models/.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from helpers import config, train
+from helpers.train_command import main, parser
 
-
-def parser() -> argparse.ArgumentParser:
-    """The command line of `course-train`."""
-    result = argparse.ArgumentParser(
-        prog="course-train",
-        description="Train the course's reference CNN, print its held-out accuracy, save it.",
-    )
-    result.add_argument("dataset", choices=train.DATASETS)
-    result.add_argument("--out", type=Path, help="where to save the model (a .keras file)")
-    result.add_argument(
-        "--epochs", type=int, help="epochs per model (default: mnist 25, fashion 10)"
-    )
-    result.add_argument("--seed", type=int, default=0, help="random seed (members use seed + i)")
-    result.add_argument("--members", type=int, default=1, help="train K models and average them")
-    result.add_argument("--fast", action="store_true", help="a small slice and 1 epoch (tests)")
-    result.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras verbosity")
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    command = parser()
-    args = command.parse_args(argv)
-    if args.members < 1:
-        command.error(f"--members must be at least 1, got {args.members}")
-    if args.epochs is not None and args.epochs < 1:
-        command.error(f"--epochs must be at least 1, got {args.epochs}")
-    if args.out is not None and args.out.suffix != ".keras":
-        command.error(f"--out must end in .keras, got {args.out}")
-    config.quiet_logs()
-    try:
-        report = train.run(
-            args.dataset, args.out, args.epochs, args.seed, args.fast, args.members, args.verbose
-        )
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(report)
-    return 0
-
+__all__ = ["main", "parser"]
 
 if __name__ == "__main__":
     sys.exit(main())

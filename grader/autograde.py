@@ -1,202 +1,39 @@
-"""`course-grade autograde`: rebuild each submission, grade it with nbgrader in the sandbox."""
+"""`course-grade autograde`: grade every submission of a chapter, here or on many machines.
+
+Each submission is one call of the pure function `grader.grade_task.grade_submission` (its own
+temporary course folder, its own `nbgrader autograde` process, the sandbox): `jobs` at a time
+in this process (`grader.grade_pool.grade_locally`), or one Dask task each on the cluster at
+`scheduler` (`grade_on_cluster`). This process commits each result as it arrives
+(`grader.grade_store.commit`). A submission whose bytes, grader version and settings are those
+of its logged result is not graded again unless `regrade`.
+"""
 
 from __future__ import annotations
 
-import json
-import shutil
-import time
-import warnings
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
-import nbformat
+from grader import sandbox
+from grader.course import make_course, use_wal
+from grader.grade_pool import grade_locally, grade_on_cluster
+from grader.grade_store import (
+    LOG_NAME,
+    commit,
+    logged_result,
+    read_log,
+    read_submission,
+    released_chapter,
+    reusable,
+)
+from grader.grade_task import GradeResult, Settings, grader_version
+from grader.nbgrader_run import SANDBOX_DIR, StudentResult, grade_student
 
-from grader import sandbox, warm_start
-from grader.collect import valid_student_id
-from grader.course import REBUILT, bin_dir, db_url, gradebook, grading_env, make_course, use_wal
-from grader.gradebook_notes import part_names, record_outcome, zero_parts
-from grader.paths import NOTEBOOK
-from grader.rebuild import rebuild
-from grader.scan import not_executed, notebook_problem, scan_code, tampering
-
-LOG_NAME = "grading-log.json"
-
-
-SANDBOX_DIR = "sandbox-kernel"  # JUPYTER_PATH folder of the course-sandbox kernel spec
-
-
-@dataclass
-class StudentResult:
-    """How grading one student's notebook went."""
-
-    student: str
-    chapter: str
-    status: str  # "graded", "missing", "corrupt", "time limit", "error"
-    seconds: float = 0.0
-    message: str = ""
-    flags: list[str] = field(default_factory=list)
-    attempts: int = 1
-    kernel_peaks: dict[str, int] = field(default_factory=dict)  # sandbox cgroups: memory, pids
-    sandbox_uid: int | None = None
+__all__ = ["LOG_NAME", "SANDBOX_DIR", "StudentResult", "autograde", "grade_student"]
 
 
 def submitted_students(course: Path, chapter: str) -> list[str]:
     """Students with a folder for `chapter` under submitted/."""
     return sorted(p.parent.name for p in (Path(course) / "submitted").glob(f"*/{chapter}"))
-
-
-def grade_student(
-    course: Path,
-    chapter: str,
-    student: str,
-    cell_timeout: int | None = None,
-    notebook_timeout: float | None = None,
-    retries: int = 2,
-    use_sandbox: bool = False,
-    limits: sandbox.Limits | None = None,
-) -> StudentResult:
-    """Autograde one student's notebook in its own nbgrader process, then check the result.
-
-    With `use_sandbox` the kernel runs in the grading sandbox (`grader.sandbox`), as a uid of
-    its own, under `limits`; the course folder must hold the kernel spec (`autograde` puts it).
-    """
-    if not use_sandbox:
-        return _grade_student(course, chapter, student, cell_timeout, notebook_timeout, retries)
-    isolate = sandbox.full_isolation()
-    hidden = sandbox.default_hidden(course)
-    with sandbox.Slot(hidden, limits or sandbox.Limits(), isolate) as place:
-        extra = {**place.env(), "JUPYTER_PATH": str(Path(course) / SANDBOX_DIR)}
-        result = _grade_student(
-            course, chapter, student, cell_timeout, notebook_timeout, retries,
-            extra_env=extra, extra_args=place.nbgrader_args(),
-        )  # fmt: skip
-    result.kernel_peaks = place.peaks
-    result.sandbox_uid = place.uid
-    return result
-
-
-def _grade_student(
-    course: Path,
-    chapter: str,
-    student: str,
-    cell_timeout: int | None,
-    notebook_timeout: float | None,
-    retries: int,
-    extra_env: dict[str, str] | None = None,
-    extra_args: list[str] | None = None,
-) -> StudentResult:
-    course = Path(course)
-    start = time.perf_counter()
-    result = StudentResult(student, chapter, "graded")
-    if not valid_student_id(student):
-        result.status, result.message = "error", f"{student!r} is not a valid student id: skipped"
-        return result
-    nb = prepare_submission(course, chapter, student, result)
-    if result.status == "corrupt":
-        # nbgrader cannot read it: record a zero for every part, without running anything.
-        with gradebook(course) as gb, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLAlchemy chatter on re-creating a submission
-            gb.update_or_create_student(student)
-            gb.update_or_create_submission(chapter, student)
-        zero_parts(course, chapter, student, list(part_names(course, chapter)))
-        record_outcome(course, result)
-        result.seconds = time.perf_counter() - start
-        return result
-    command = [str(bin_dir() / "nbgrader"), "autograde", chapter, "--force"]
-    command += ["--student", student, "--CourseDirectory.db_url=" + db_url(course)]
-    command.append(f"--CourseDirectory.submitted_directory={REBUILT}")
-    if cell_timeout:
-        command.append(f"--Execute.timeout={int(cell_timeout)}")
-    command += extra_args or []
-    run_nbgrader(command, course, chapter, student, notebook_timeout, retries, result, extra_env)
-    graded = course / "autograded" / student / chapter / NOTEBOOK
-    if nb is not None:
-        release = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
-        result.flags += [f"tampered {note}" for note in tampering(nb, release)]
-        rebuilt = nbformat.read(course / REBUILT / student / chapter / NOTEBOOK, as_version=4)
-        result.flags += [f"code {flag}" for flag in scan_code(rebuilt)]
-    if result.status in {"graded", "time limit"} and nb is not None:
-        graded_parts = set(part_names(course, chapter))
-        skipped = not_executed(graded) if graded.exists() else []
-        lost = sorted(graded_parts) if result.status == "time limit" else [
-            name for name in skipped if name in graded_parts
-        ]  # fmt: skip
-        if skipped:
-            result.flags.append(f"not executed: {', '.join(skipped)}")
-        if lost:
-            try:
-                zero_parts(course, chapter, student, lost)
-                result.flags.append(f"scored zero (never ran): {', '.join(lost)}")
-            except Exception as error:  # no gradebook entry to correct
-                result.flags.append(f"could not zero {lost}: {error}")
-    if result.status != "missing":
-        record_outcome(course, result)
-    result.seconds = time.perf_counter() - start
-    return result
-
-
-def prepare_submission(
-    course: Path, chapter: str, student: str, result: StudentResult
-) -> nbformat.NotebookNode | None:
-    """Check the submitted notebook and write its rebuilt copy, which nbgrader grades.
-
-    Returns the submission as read (None when missing or unreadable; `result` says which).
-    """
-    submitted = course / "submitted" / student / chapter / NOTEBOOK
-    target = course / REBUILT / student / chapter
-    shutil.rmtree(target, ignore_errors=True)
-    if submitted.is_symlink() or (submitted.exists() and not submitted.is_file()):
-        result.status, result.message = "corrupt", f"{student}: {submitted}: not a regular file"
-        return None
-    if not submitted.exists():
-        if (submitted.parent / (NOTEBOOK + ".corrupt")).exists():
-            result.status, result.message = "corrupt", f"{student}: {submitted}: unreadable before"
-        else:
-            result.status, result.message = "missing", f"{student}: {submitted} was not submitted"
-        return None
-    problem = notebook_problem(submitted)
-    if problem:
-        # Keep the file for the record, and score every part zero.
-        submitted.replace(submitted.with_name(NOTEBOOK + ".corrupt"))
-        result.status, result.message = "corrupt", f"{student}: {submitted}: {problem}"
-        return None
-    nb = nbformat.read(submitted, as_version=4)
-    release = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
-    rebuilt, mismatches = rebuild(nb, release)
-    result.flags += [f"structure {note}" for note in mismatches]
-    target.mkdir(parents=True, mode=0o700)
-    nbformat.write(rebuilt, target / NOTEBOOK)
-    stamp = submitted.parent / "timestamp.txt"
-    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
-        (target / "timestamp.txt").write_text(stamp.read_text(errors="replace"))
-    return nb
-
-
-def run_nbgrader(command, course, chapter, student, notebook_timeout, retries, result, extra_env):
-    """Run one `nbgrader autograde --student` process, retrying a locked gradebook."""
-    for attempt in range(1, retries + 2):
-        result.attempts = attempt
-        code, output = warm_start.run(
-            command[1:], grading_env(**(extra_env or {})), course, notebook_timeout
-        )
-        if code is None:
-            result.status = "time limit"
-            result.message = f"{student}: stopped after the {notebook_timeout:g} s notebook limit"
-            return
-        if code == 0:
-            return
-        if "database is locked" in output and attempt <= retries:
-            time.sleep(1 + attempt)
-            continue
-        result.status = "error"
-        last = [line for line in output.splitlines() if "ERROR" in line or "Error" in line]
-        log_file = course / "logs" / chapter / f"{student}.log"
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        log_file.write_text(output)
-        result.message = f"{student}: nbgrader autograde failed: " + " | ".join(last[-3:])
-        result.message += f" (log: {log_file})"
-        return
 
 
 def autograde(
@@ -208,34 +45,57 @@ def autograde(
     notebook_timeout: float | None = None,
     use_sandbox: bool = True,
     limits: sandbox.Limits | None = None,
+    scheduler: str | None = None,
+    regrade: bool = False,
+    on_result: Callable[[StudentResult], None] | None = None,
 ) -> list[StudentResult]:
-    """Autograde every submission of `chapter` (or `students`), `jobs` processes at a time.
+    """Autograde every submission of `chapter` (or `students`); one result per student, in order.
 
-    Each student is graded by its own `nbgrader autograde --student` process; a failure (bad
-    notebook, time limit, crash) is reported by student and file and leaves the others alone.
-    With `use_sandbox` (the default) each kernel runs in the grading sandbox, with a uid of its own.
-    Results are appended to `<course>/grading-log.json`.
+    A failure (bad notebook, time limit, crash) is reported by student and file and leaves the
+    others alone. With `use_sandbox` (the default) each kernel runs in the grading sandbox.
+    `scheduler` (`tcp://HOST:8786`) grades on a Dask cluster instead of `jobs` local threads.
+    A task that could not finish (its workers died, a worker with another grader) is reported
+    as an error and left out of the gradebook and the log, so the next run grades it.
+    `on_result` is called with each result as it is committed.
     """
     course = make_course(course)
     use_wal(course)
     names = students or submitted_students(course, chapter)
-    if use_sandbox:
-        sandbox.install_kernel(course / SANDBOX_DIR)
-
-    def one(student: str) -> StudentResult:
-        return grade_student(
-            course, chapter, student, cell_timeout, notebook_timeout,
-            use_sandbox=use_sandbox, limits=limits,
-        )  # fmt: skip
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(one, names))
-    log_path = course / LOG_NAME
-    log = json.loads(log_path.read_text()) if log_path.exists() else {}
-    for result in results:
-        log.setdefault(chapter, {})[result.student] = asdict(result)
-    log_path.write_text(json.dumps(log, indent=1, sort_keys=True))
-    return results
+    limits = limits or sandbox.Limits()
+    settings = Settings(
+        cell_timeout, notebook_timeout, use_sandbox, limits.memory_bytes, limits.processes
+    )
+    released = released_chapter(course, chapter)
+    version = grader_version(released)
+    log = read_log(course)
+    done: dict[str, StudentResult] = {}
+    todo = []
+    for name in names:
+        item = read_submission(course, chapter, name)
+        entry = log.get(chapter, {}).get(name)
+        if isinstance(item, GradeResult):  # nothing to grade: missing, not a file, bad id
+            done[name] = commit(course, chapter, item, None, log)
+        elif not regrade and reusable(entry, item, version, settings.digest()):
+            done[name] = logged_result(entry)
+        else:
+            todo.append(item)
+    if scheduler:
+        finished = grade_on_cluster(scheduler, released, todo, version, settings)
+    else:
+        finished = grade_locally(jobs, released, todo, version, settings)
+    for submission, result in finished:
+        name = submission.student
+        if isinstance(result, BaseException):
+            done[name] = StudentResult(
+                name, chapter, "error",
+                message=f"{name}: not graded ({type(result).__name__}: {result}); "
+                "run autograde again to retry",
+            )  # fmt: skip
+        else:
+            done[name] = commit(course, chapter, result, submission, log)
+        if on_result:
+            on_result(done[name])
+    return [done[name] for name in names]
 
 
 def format_results(results: list[StudentResult]) -> str:
@@ -246,8 +106,17 @@ def format_results(results: list[StudentResult]) -> str:
             f" (kernel peak {peaks.get('memory', 0) / 2**30:.2f} GiB, {peaks.get('pids', 0)} tasks)"
             if peaks else ""
         )  # fmt: skip
+        kept = " (kept)" if r.reused else ""
         lines.append(
-            f"{r.status:<10} {r.student:<14} {r.seconds:6.1f} s{used}  {r.message}".rstrip()
+            f"{r.status:<10} {r.student:<14} {r.seconds:6.1f} s{used}{kept}  {r.message}".rstrip()
         )
         lines.extend(f"           flag: {flag}" for flag in r.flags)
     return "\n".join(lines)
+
+
+def format_summary_line(results: list[StudentResult]) -> str:
+    """How many were graded now and how many kept from an earlier run."""
+    kept = sum(r.reused for r in results)
+    failed = sum(r.status not in {"graded", "missing"} and not r.reused for r in results)
+    line = f"{len(results) - kept} graded, {kept} unchanged since the last run (kept)"
+    return line + (f"; {failed} of them not graded or faulty, see above" if failed else "")

@@ -1,4 +1,8 @@
-"""`course-grade benchmark`: grade a generated class serially and in parallel, and time it."""
+"""`course-grade benchmark`: grade a generated class serially and in parallel, and time it.
+
+With `scheduler` the class is graded once on that Dask cluster instead (`grader.grade_pool`):
+seconds per submission, and per submission and worker thread.
+"""
 
 from __future__ import annotations
 
@@ -66,9 +70,10 @@ class MemorySampler:
 
 def benchmark(
     chapters: list[str], size: int, jobs: list[int], cell_timeout: int | None = None,
-    use_sandbox: bool = True,
+    use_sandbox: bool = True, scheduler: str | None = None,
 ) -> str:  # fmt: skip
-    """Grade a generated class of `size` submissions per chapter once per value of `jobs`."""
+    """Grade a generated class of `size` submissions per chapter once per value of `jobs`,
+    or once on the Dask cluster at `scheduler`; every run grades the whole class again."""
     where = "in the sandbox" if use_sandbox else "without the sandbox"
     lines = [f"benchmark: {size} submissions per chapter, {os.cpu_count()} CPUs, {where}"]
     with tempfile.TemporaryDirectory(prefix="nbgrader-bench-") as tmp:
@@ -77,21 +82,38 @@ def benchmark(
         for chapter in chapters:
             names = make_class(course, chapter, size)
             base = None
-            for n in jobs:
+            for n in [None] if scheduler else jobs:
                 start = time.perf_counter()
                 with MemorySampler() as memory:
                     results = autograde(
-                        course, chapter, names, jobs=n, cell_timeout=cell_timeout,
-                        use_sandbox=use_sandbox,
+                        course, chapter, names, jobs=n or 1, cell_timeout=cell_timeout,
+                        use_sandbox=use_sandbox, scheduler=scheduler, regrade=True,
                     )  # fmt: skip
                 seconds = time.perf_counter() - start
                 base = base or seconds
                 bad = [r.student for r in results if r.status != "graded"]
+                if n:
+                    how, threads = f"--jobs {n}", n
+                    used = f"peak memory {memory.peak / 2**30:5.2f} GiB"
+                else:
+                    workers, threads = _cluster(scheduler)
+                    how = f"--scheduler {scheduler} ({workers} workers, {threads} threads)"
+                    used = "memory on the workers not measured"
                 lines.append(
-                    f"{chapter} --jobs {n}: {seconds:7.1f} s in all, "
-                    f"{seconds / size:5.1f} s per submission, speed-up {base / seconds:4.2f}x, "
-                    f"peak memory {memory.peak / 2**30:5.2f} GiB"
+                    f"{chapter} {how}: {seconds:7.1f} s in all, "
+                    f"{seconds / size:5.1f} s per submission "
+                    f"({seconds * threads / size:5.1f} s per submission and thread), "
+                    f"speed-up {base / seconds:4.2f}x, {used}"
                     + (f", not graded: {bad}" if bad else "")
                 )
                 print(lines[-1], flush=True)
     return "\n".join(lines)
+
+
+def _cluster(scheduler: str) -> tuple[int, int]:
+    """The cluster's workers and threads, as the scheduler knows them now."""
+    from distributed import Client
+
+    with Client(scheduler) as client:
+        threads = client.nthreads()
+    return len(threads), sum(threads.values())

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from grader import sandbox
-from grader.autograde import autograde, format_results
+from grader.autograde import autograde, format_results, format_summary_line
 from grader.benchmark import benchmark
 from grader.collect import collect, parse_time
 from grader.course import default_course
@@ -65,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the config's 300)")
     p.add_argument("--notebook-timeout", type=float, help="seconds per notebook (default: none)")
     p.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="grade on the Dask cluster at ADDRESS (tcp://HOST:8786), one task per submission",
+    )  # fmt: skip
+    p.add_argument(
+        "--regrade", action="store_true",
+        help="grade every submission again, even those unchanged since their logged result",
+    )  # fmt: skip
+    p.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run kernels as yourself, with network (see grader/sandbox.py)",
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     p.add_argument("--cell-timeout", type=int)
     p.add_argument("--no-sandbox", action="store_true")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="time the Dask cluster at ADDRESS")
     p = sub.add_parser("publish", help="write the public student repository (no solutions)")
     p.add_argument("dir", type=Path, help="a new or empty folder, or an earlier publish")
     p.add_argument("--url", help="its public URL, e.g. https://github.com/ORG/REPO: the book's "
@@ -127,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         results = autograde(
             course, args.chapter, args.student, args.jobs, args.cell_timeout,
             args.notebook_timeout, use_sandbox=not args.no_sandbox, limits=limits,
+            scheduler=args.scheduler, regrade=args.regrade,
         )  # fmt: skip
         print(format_results(results))
+        print(format_summary_line(results))
         return 0 if all(r.status in {"graded", "missing"} for r in results) else 1
     elif args.command == "feedback":
         pages = feedback(course, args.chapter)
@@ -145,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_summary(class_summary(score_rows(course, chapters), maxima)))
     elif args.command == "benchmark":
         benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
-                  use_sandbox=not args.no_sandbox)  # fmt: skip
+                  use_sandbox=not args.no_sandbox, scheduler=args.scheduler)  # fmt: skip
     elif args.command == "publish":
         try:
             print(f"Published the student repository into {publish(args.dir, args.url)}")

@@ -472,8 +472,11 @@ def test_regrading_serially_in_another_order_keeps_scores_and_manual_grades(grad
         grade.manual_score = 0.5
         gb.db.commit()
     students = ["warn", "wrong", "partial", "ref"]
-    results = autograde_class(course, CHAPTER, students, jobs=1, cell_timeout=CELL_TIMEOUT)
+    results = autograde_class(
+        course, CHAPTER, students, jobs=1, cell_timeout=CELL_TIMEOUT, regrade=True
+    )  # unchanged submissions: without regrade=True their logged results would be kept
     assert [r.student for r in results] == students and {r.status for r in results} == {"graded"}
+    assert not any(r.reused for r in results)
     after = _auto_scores(course)
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
     assert after["wrong", "test_hand_output"][1] == 0.5

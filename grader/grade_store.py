@@ -1,0 +1,148 @@
+"""The instructor's side of grading: submissions into tasks, each result into the course.
+
+`grader.grade_task.grade_submission` grades one submission anywhere and returns its result;
+this module, in the instructor's process only, reads the submissions of a course folder,
+decides which need grading, and commits each result as it arrives: the scores into the
+gradebook (nbgrader's API: `update_or_create_submission`, then each grade's `auto_score`; a
+manual score entered meanwhile is never touched), the autograded notebook into
+`<course>/autograded/<student>/<chapter>/`, the outcome into the gradebook's flags and comments
+(`grader.gradebook_notes.record_outcome`) and into `grading-log.json`, written whole after each
+result, so that a killed instructor process leaves every result that had finished.
+
+A result is kept under (the submission's sha256, the grader version, the settings), in the log:
+a submission whose three are unchanged is not graded again (`reusable`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from grader.collect import valid_student_id
+from grader.course import gradebook
+from grader.grade_task import TIMESTAMP, Chapter, GradeResult, Submission
+from grader.gradebook_notes import part_names, record_outcome
+from grader.nbgrader_run import StudentResult
+from grader.paths import NOTEBOOK
+
+LOG_NAME = "grading-log.json"
+
+
+def released_chapter(course: Path, chapter: str) -> Chapter:
+    """The chapter's notebooks from the course folder, and its due date from the gradebook."""
+    with gradebook(course) as gb:
+        due = gb.find_assignment(chapter).duedate
+    return Chapter.from_course(course, chapter, due.isoformat() if due else None)
+
+
+def read_submission(course: Path, chapter: str, student: str) -> Submission | GradeResult:
+    """A student's submission as bytes, or the result when there is nothing to grade.
+
+    Missing, not a regular file (a symlink, a folder) and an invalid student id are decided
+    here; a notebook set aside as unreadable by an earlier run is sent again as it is.
+    """
+    folder = Path(course) / "submitted" / student / chapter
+    path = folder / NOTEBOOK
+    outcome = StudentResult(student, chapter, "graded")
+    if not valid_student_id(student):
+        outcome.status = "error"
+        outcome.message = f"{student!r} is not a valid student id: skipped"
+        return GradeResult(outcome)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        outcome.status, outcome.message = "corrupt", f"{student}: {path}: not a regular file"
+        return GradeResult(outcome, scores=dict.fromkeys(part_names(course, chapter), 0.0))
+    if not path.exists():
+        set_aside = path.with_name(NOTEBOOK + ".corrupt")
+        if not set_aside.is_file() or set_aside.is_symlink():
+            outcome.status, outcome.message = "missing", f"{student}: {path} was not submitted"
+            return GradeResult(outcome)
+        path = set_aside
+    stamp = folder / TIMESTAMP
+    timestamp = None
+    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
+        timestamp = stamp.read_bytes()
+    return Submission(student, path.read_bytes(), timestamp)
+
+
+def read_log(course: Path) -> dict:
+    path = Path(course) / LOG_NAME
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def reusable(entry: dict | None, submission: Submission, version: str, settings: str) -> bool:
+    """Whether a logged result was graded from these bytes, by this grader, with these settings."""
+    if not entry:
+        return False
+    logged = (entry.get("sha256"), entry.get("grader_version"), entry.get("settings"))
+    return logged == (submission.sha256, version, settings)
+
+
+def logged_result(entry: dict) -> StudentResult:
+    """A result as the log holds it, marked as reused."""
+    known = {f.name for f in fields(StudentResult)}
+    return StudentResult(**{**{k: v for k, v in entry.items() if k in known}, "reused": True})
+
+
+def commit(
+    course: Path, chapter: str, result: GradeResult, submission: Submission | None, log: dict
+) -> StudentResult:
+    """Write one result into the course: gradebook, autograded notebook, flags and the log."""
+    course = Path(course)
+    outcome = result.outcome
+    if result.workdir:  # the task's temporary folder, as messages name it: the course's instead
+        outcome.message = outcome.message.replace(result.workdir, str(course))
+        outcome.flags = [flag.replace(result.workdir, str(course)) for flag in outcome.flags]
+    if result.log:
+        log_file = course / "logs" / chapter / f"{outcome.student}.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_file.write_text(result.log)
+    if result.scores is not None:
+        _write_grades(course, chapter, outcome.student, result)
+    if outcome.status != "missing" and valid_student_id(outcome.student):
+        graded = course / "autograded" / outcome.student / chapter
+        shutil.rmtree(graded, ignore_errors=True)
+        if result.notebook is not None:
+            graded.mkdir(parents=True)
+            (graded / NOTEBOOK).write_bytes(result.notebook)
+            if submission is not None and submission.timestamp is not None:
+                (graded / TIMESTAMP).write_bytes(submission.timestamp)
+    submitted = course / "submitted" / outcome.student / chapter / NOTEBOOK
+    if outcome.status == "corrupt" and submitted.is_file() and not submitted.is_symlink():
+        submitted.replace(submitted.with_name(NOTEBOOK + ".corrupt"))  # kept for the record
+    if outcome.status != "missing" and valid_student_id(outcome.student):
+        record_outcome(course, outcome)  # flags and comment, on the submission if there is one
+    log.setdefault(chapter, {})[outcome.student] = asdict(outcome)
+    write_log(course, log)
+    return outcome
+
+
+def write_log(course: Path, log: dict) -> None:
+    """grading-log.json, replaced whole: a reader (or a crash) never sees half of it."""
+    path = Path(course) / LOG_NAME
+    partial = path.with_name(LOG_NAME + ".partial")
+    partial.write_text(json.dumps(log, indent=1, sort_keys=True))
+    os.replace(partial, path)
+
+
+def _write_grades(course: Path, chapter: str, student: str, result: GradeResult) -> None:
+    """The submission's automatic scores and comments; manual scores stay as they are."""
+    with gradebook(course) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy chatter on re-creating a submission
+        gb.update_or_create_student(student)
+        when = {"timestamp": result.timestamp} if result.timestamp else {}
+        gb.update_or_create_submission(chapter, student, **when)
+        notebook = gb.find_submission_notebook(Path(NOTEBOOK).stem, chapter, student)
+        for grade in notebook.grades:
+            if grade.name in result.scores:
+                grade.auto_score = result.scores[grade.name]
+                manual = grade.manual_score is not None
+                grade.needs_manual_grade = result.needs_manual.get(grade.name, False) or manual
+        for comment in notebook.comments:
+            if comment.name in result.comments:
+                comment.auto_comment = result.comments[comment.name]
+        notebook.late_submission_penalty = result.late_penalty
+        gb.db.commit()

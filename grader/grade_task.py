@@ -1,0 +1,225 @@
+"""One submission's grading as a pure function: notebooks and bytes in, a result out.
+
+`grade_submission(chapter, submission, version, settings)` needs no shared folder and never
+touches the instructor's gradebook. On whichever machine runs it (the instructor's, or a Dask
+worker, `grader.cluster`) it makes a private temporary course folder, puts the chapter's three
+notebooks there (nbgrader's `source/`, the student `release/` and the full `hidden/` one), a
+gradebook that knows the chapter, and the submission; grades it with the course's own machinery
+(`grader.nbgrader_run.grade_student`: rebuild, nbgrader, the sandbox, the hidden tests); reads
+back what nbgrader wrote for each graded part; and deletes the folder. The instructor's process
+writes the result into the real gradebook (`grader.grade_store`).
+
+The same inputs give the same result, so a result is kept under (the submission's sha256, the
+grader version, the settings): `version` hashes the grader's and the helpers' code, the
+course's nbgrader settings and the chapter's notebooks. A worker whose own code differs from
+the instructor's refuses the task (`GraderMismatch`) rather than grade with other tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import shutil
+import socket
+import tempfile
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from grader import sandbox, warm_start
+from grader.course import HIDDEN, db_url, gradebook, grading_env, make_course
+from grader.nbgrader_run import SANDBOX_DIR, StudentResult, grade_student
+from grader.paths import NOTEBOOK, REPO_ROOT
+
+CODE_DIRS = ("grader", "helpers")  # what grades: its code is part of the grader version
+CODE_FILES = ("nbgrader_config.py",)
+TIMESTAMP = "timestamp.txt"
+
+
+class GraderMismatch(RuntimeError):
+    """The worker's grader is not the one the instructor asked for: it must not grade."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A released chapter, as the grader needs it: its three notebooks and its due date."""
+
+    name: str
+    source: bytes  # nbgrader's source/: solutions and visible tests
+    release: bytes  # what students got (the rebuild's template)
+    hidden: bytes  # the full instructor notebook, hidden tests included
+    duedate: str | None = None  # ISO time, UTC without a zone, as nbgrader stores it
+
+    @classmethod
+    def from_course(cls, course: Path, name: str, duedate: str | None = None) -> Chapter:
+        course = Path(course)
+        read = lambda folder: (course / folder / name / NOTEBOOK).read_bytes()  # noqa: E731
+        return cls(name, read("source"), read("release"), read(HIDDEN), duedate)
+
+    def digest(self) -> str:
+        parts = [self.name.encode(), self.source, self.release, self.hidden]
+        return _sha256(*parts, (self.duedate or "").encode())
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's notebook and its `timestamp.txt`, as bytes."""
+
+    student: str
+    notebook: bytes
+    timestamp: bytes | None = None
+
+    @property
+    def sha256(self) -> str:
+        return _sha256(self.notebook, b"\0", self.timestamp or b"")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to grade: time limits, the sandbox and its limits."""
+
+    cell_timeout: int | None = None
+    notebook_timeout: float | None = None
+    use_sandbox: bool = True
+    memory_bytes: int = sandbox.Limits().memory_bytes
+    processes: int = sandbox.Limits().processes
+
+    def digest(self) -> str:
+        return _sha256(json.dumps(asdict(self), sort_keys=True).encode())[:16]
+
+
+@dataclass
+class GradeResult:
+    """What grading one submission gave: the outcome, and what nbgrader wrote per part."""
+
+    outcome: StudentResult  # status, message, flags, seconds, ... and the key
+    scores: dict[str, float | None] | None = None  # auto score per grade id; None: no entry
+    needs_manual: dict[str, bool] = field(default_factory=dict)
+    comments: dict[str, str | None] = field(default_factory=dict)  # auto comment per grade id
+    timestamp: str | None = None  # the submission's time as nbgrader read it (ISO)
+    late_penalty: float | None = None
+    notebook: bytes | None = None  # the autograded notebook
+    log: str = ""  # nbgrader's output when it failed
+    workdir: str = ""  # the temporary course folder it was graded in (named in messages)
+
+
+@functools.cache
+def code_version() -> str:
+    """A hash of the grading code here (grader/, helpers/, the nbgrader settings), read once."""
+    files = [p for d in CODE_DIRS for p in (REPO_ROOT / d).rglob("*") if p.is_file()]
+    files += [REPO_ROOT / name for name in CODE_FILES]
+    files = sorted(p for p in files if "__pycache__" not in p.parts and p.suffix != ".pyc")
+    return _sha256(*(b"%s\0%s\0" % (str(p.relative_to(REPO_ROOT)).encode(), p.read_bytes())
+                     for p in files))  # fmt: skip
+
+
+def grader_version(chapter: Chapter) -> str:
+    """The grader version of a chapter: this machine's code and the chapter's notebooks."""
+    return _sha256(code_version().encode(), chapter.digest().encode())[:24]
+
+
+def grade_submission(
+    chapter: Chapter, submission: Submission, version: str, settings: Settings
+) -> GradeResult:
+    """Grade one submission in a private temporary course folder; the folder is then removed."""
+    mine = grader_version(chapter)
+    if mine != version:
+        raise GraderMismatch(
+            f"{socket.gethostname()}: grader version {mine}, the instructor's is {version}: "
+            "update this machine's course checkout and environment, then restart its worker"
+        )
+    tmp = Path(tempfile.mkdtemp(prefix="course-grade-task-"))
+    try:
+        course = _task_course(tmp / "course", chapter, submission, settings)
+        outcome = grade_student(
+            course, chapter.name, submission.student, settings.cell_timeout,
+            settings.notebook_timeout, use_sandbox=settings.use_sandbox,
+            limits=sandbox.Limits(settings.memory_bytes, settings.processes),
+        )  # fmt: skip
+        outcome.sha256, outcome.grader_version = submission.sha256, version
+        outcome.settings, outcome.worker = settings.digest(), socket.gethostname()
+        result = GradeResult(outcome, workdir=str(course))
+        _read_gradebook(course, chapter.name, submission.student, result)
+        graded = course / "autograded" / submission.student / chapter.name / NOTEBOOK
+        result.notebook = graded.read_bytes() if graded.is_file() else None
+        log = course / "logs" / chapter.name / f"{submission.student}.log"
+        result.log = log.read_text(errors="replace") if log.is_file() else ""
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _task_course(root: Path, chapter: Chapter, submission: Submission, settings) -> Path:
+    """A course folder of its own: the chapter's notebooks, its gradebook, one submission."""
+    course = make_course(root)
+    url = db_url(course)
+    if not url.startswith("sqlite:///" + str(course)):
+        raise RuntimeError(f"a task's gradebook must be its own SQLite file, not {url}")
+    for folder, data in (("source", chapter.source), ("release", chapter.release),
+                         (HIDDEN, chapter.hidden)):  # fmt: skip
+        path = course / folder / chapter.name / NOTEBOOK
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (course / "gradebook.db").write_bytes(_template_gradebook(chapter))
+    (course / "gradebook.db").chmod(0o600)
+    submitted = course / "submitted" / submission.student / chapter.name
+    submitted.mkdir(parents=True)
+    (submitted / NOTEBOOK).write_bytes(submission.notebook)
+    if submission.timestamp is not None:
+        (submitted / TIMESTAMP).write_bytes(submission.timestamp)
+    if settings.use_sandbox:
+        sandbox.install_kernel(course / SANDBOX_DIR)
+    return course
+
+
+_templates: dict[str, bytes] = {}
+_templates_lock = threading.Lock()
+
+
+def _template_gradebook(chapter: Chapter) -> bytes:
+    """A gradebook that knows the chapter (nbgrader generate_assignment), made once a process."""
+    key = chapter.digest()
+    with _templates_lock:
+        if key not in _templates:
+            with tempfile.TemporaryDirectory(prefix="course-grade-template-") as tmp:
+                course = make_course(Path(tmp) / "course")
+                path = course / "source" / chapter.name / NOTEBOOK
+                path.parent.mkdir(parents=True)
+                path.write_bytes(chapter.source)
+                argv = ["generate_assignment", chapter.name, "--force"]
+                code, output = warm_start.run(argv, grading_env(), course, 600)
+                if code != 0:
+                    raise RuntimeError(f"nbgrader generate_assignment failed:\n{output[-3000:]}")
+                if chapter.duedate:
+                    due = datetime.fromisoformat(chapter.duedate)
+                    with gradebook(course) as gb:
+                        gb.update_or_create_assignment(chapter.name, duedate=due)
+                _templates[key] = (course / "gradebook.db").read_bytes()
+        return _templates[key]
+
+
+def _read_gradebook(course: Path, chapter: str, student: str, result: GradeResult) -> None:
+    """What nbgrader (and the course's corrections) wrote for the submission, per part."""
+    from nbgrader.api import MissingEntry
+
+    with gradebook(course) as gb:
+        try:
+            submission = gb.find_submission(chapter, student)
+            notebook = gb.find_submission_notebook(Path(NOTEBOOK).stem, chapter, student)
+        except MissingEntry:
+            return
+        result.scores = {g.name: g.auto_score for g in notebook.grades}
+        result.needs_manual = {g.name: bool(g.needs_manual_grade) for g in notebook.grades}
+        result.comments = {c.name: c.auto_comment for c in notebook.comments}
+        stamp = submission.timestamp
+        result.timestamp = stamp.isoformat() if stamp is not None else None
+        result.late_penalty = notebook.late_submission_penalty
+
+
+def _sha256(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()

@@ -1,0 +1,203 @@
+"""Grading on a real Dask cluster: `course-grade autograde CHAPTER --scheduler tcp://...`.
+
+A real `dask scheduler` and two `dask worker` processes (one thread each) on 127.0.0.1 grade a
+made-up class of 20 (chapter 01's fixtures, round robin). One worker is killed with SIGKILL while
+it holds a task, after the first results arrived, and another takes its place: every student
+must still score exactly what a serial local run of the same notebooks scores, with one
+gradebook row per student and part. Running the command again grades nothing; a changed grader
+version (the instructor's hidden notebook edited) grades again.
+
+The kernels run without the sandbox here (`--no-sandbox`), to keep the test short: the sandbox
+on the same pure function, `grader.grade_task.grade_submission`, is covered by test_round.py's
+round (which grades through it locally) and test_sandbox.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.autograde import autograde
+from grader.benchmark import make_class
+from grader.fixtures import load_fixtures, scores, submit
+from grader.notebooks import fill_answers
+from grader.paths import NOTEBOOK
+from grader.release import release
+
+pytestmark = pytest.mark.slow
+
+CHAPTER = "01-kernels"
+CLASS = 20
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Cluster:
+    """A scheduler and its workers, each a process group of its own."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.address = folder, f"tcp://127.0.0.1:{_free_port()}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        port = self.address.rsplit(":", 1)[1]
+        self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", port,
+                                  "--no-dashboard"])  # fmt: skip
+
+    def _start(self, name: str, args: list[str]) -> None:
+        log = (self.folder / f"{name}.log").open("w")
+        self.processes[name] = subprocess.Popen(
+            [str(BIN / "dask"), *args], stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, cwd=self.folder,
+        )  # fmt: skip
+
+    def start_worker(self, name: str) -> None:
+        (self.folder / name).mkdir()
+        self._start(name, ["worker", self.address, "--nthreads", "1", "--nworkers", "1",
+                           "--name", name, "--host", "127.0.0.1", "--no-dashboard",
+                           "--local-directory", str(self.folder / name)])  # fmt: skip
+
+    def kill(self, name: str) -> None:
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait()
+
+    def close(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    from distributed import Client
+
+    cluster = Cluster(tmp_path_factory.mktemp("dask"))
+    try:
+        for name in ("w1", "w2"):
+            cluster.start_worker(name)
+        with Client(cluster.address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def serial_scores(tmp_path_factory) -> dict[str, dict[str, float]]:
+    """Each fixture graded once, serially, in this process: the scores to match."""
+    course = tmp_path_factory.mktemp("serial") / "course"
+    release(course, [CHAPTER])
+    student_nb = nbformat.read(course / "release" / CHAPTER / NOTEBOOK, as_version=4)
+    for fixture in load_fixtures(CHAPTER):
+        answers = fixture.answers
+        submit(course, CHAPTER, fixture.student,
+               student_nb if answers is None else fill_answers(student_nb, answers))  # fmt: skip
+    results = autograde(course, CHAPTER, jobs=1, use_sandbox=False)
+    assert {r.status for r in results} == {"graded"}, [(r.student, r.message) for r in results]
+    table = scores(course, CHAPTER)
+    return {student: {p: s.score for p, s in parts.items()} for student, parts in table.items()}
+
+
+def _course_grade(course: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [str(BIN / "course-grade"), "--course", str(course), "autograde", CHAPTER, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+
+
+def _log(course: Path) -> dict:
+    path = course / "grading-log.json"
+    return json.loads(path.read_text()).get(CHAPTER, {}) if path.exists() else {}
+
+
+def _kill_a_busy_worker(cluster: Cluster, course: Path, killed: dict) -> None:
+    """After the first result, SIGKILL a worker that holds a task; start another in its place."""
+    from distributed import Client
+
+    deadline = time.monotonic() + 600
+    with Client(cluster.address, timeout="60s") as client:
+        while time.monotonic() < deadline:
+            if _log(course):
+                names = {a: w["name"] for a, w in client.scheduler_info()["workers"].items()}
+                busy = {names[a]: keys for a, keys in client.processing().items() if keys}
+                if busy:
+                    name, keys = sorted(busy.items())[0]
+                    cluster.kill(name)
+                    killed.update(worker=name, keys=[str(k) for k in keys])
+                    cluster.start_worker("w3")
+                    return
+            time.sleep(0.2)
+
+
+def test_a_class_graded_on_dask_survives_a_killed_worker(cluster, serial_scores, tmp_path):
+    course = tmp_path / "course"
+    release(course, [CHAPTER])
+    names = make_class(course, CHAPTER, CLASS)
+    fixture_of = {name: name.split("-", 1)[1] for name in names}
+    killed: dict = {}
+    killer = threading.Thread(target=_kill_a_busy_worker, args=(cluster, course, killed))
+    killer.start()
+    run = _course_grade(course, "--scheduler", cluster.address, "--no-sandbox")
+    killer.join()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"{CLASS} graded, 0 unchanged" in run.stdout
+
+    # A worker died holding tasks; they were graded elsewhere, and nobody was graded twice.
+    assert killed.get("keys"), "no worker was killed while it held a task"
+    assert any(f"-{name}-" in key for key in killed["keys"] for name in names)
+    got = scores(course, CHAPTER)
+    assert set(got) == set(names)
+    wrong = {
+        name: {p: s.score for p, s in got[name].items()}
+        for name in names
+        if {p: s.score for p, s in got[name].items()} != serial_scores[fixture_of[name]]
+    }
+    assert not wrong, wrong
+    with sqlite3.connect(course / "gradebook.db") as db:
+        submissions = db.execute("SELECT COUNT(*), COUNT(DISTINCT student_id) "
+                                 "FROM submitted_assignment").fetchone()  # fmt: skip
+        rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT notebook_id || '/' || cell_id) "
+                          "FROM grade").fetchone()  # fmt: skip
+    parts = len(serial_scores["reference"])
+    assert submissions == (CLASS, CLASS) and rows == (CLASS * parts, CLASS * parts)
+    for name in names:
+        assert (course / "autograded" / name / CHAPTER / NOTEBOOK).is_file(), name
+    log = _log(course)
+    assert set(log) == set(names) and {e["status"] for e in log.values()} == {"graded"}
+
+    # The same command again: every result is kept, nothing is graded.
+    again = _course_grade(course, "--scheduler", cluster.address, "--no-sandbox")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"0 graded, {CLASS} unchanged" in again.stdout
+    assert _log(course) == log
+
+    # A changed grader version (the instructor's hidden tests edited) grades again.
+    hidden = course / "hidden" / CHAPTER / NOTEBOOK
+    nb = nbformat.read(hidden, as_version=4)
+    nb.metadata["course_test"] = "a new grader version"
+    nbformat.write(nb, hidden)
+    some = names[:2]
+    changed = _course_grade(course, "--scheduler", cluster.address, "--no-sandbox",
+                            *[arg for name in some for arg in ("--student", name)])  # fmt: skip
+    assert changed.returncode == 0, changed.stdout[-3000:] + changed.stderr[-3000:]
+    assert "2 graded, 0 unchanged" in changed.stdout
+    after = _log(course)
+    for name in names:
+        new_version = after[name]["grader_version"] != log[name]["grader_version"]
+        assert new_version == (name in some), name
+    assert {n: {p: s.score for p, s in v.items()} for n, v in scores(course, CHAPTER).items()} == {
+        name: serial_scores[fixture_of[name]] for name in names
+    }

@@ -17,14 +17,16 @@ HEADER_ID = "generated-header"
 
 
 def header_cell(chapter: str) -> nbformat.NotebookNode:
-    """The first cell of a student notebook: where it comes from and what to edit instead."""
+    """The cell under a student notebook's title: how to answer and submit, and its source.
+
+    The chapter's own introduction, just below, says what the parts practise and how the test
+    cells and hidden tests work; this cell adds only what is the same in every chapter.
+    """
     cell = nbformat.v4.new_markdown_cell(
         "**Graded notebook.** Write each answer where it says `YOUR CODE HERE`, in place of the "
-        "`raise NotImplementedError(...)` line. Each answer has a test cell below it: "
-        "run it for instant feedback. More tests, hidden from you, run when your work is "
-        "graded, so solve the task in general rather than for the examples shown. Only the "
-        "answer cells are graded: code in cells you add yourself is not run by the grader. "
-        "Before you submit, restart the kernel and run all cells."
+        "`raise NotImplementedError(...)` line. Only the answer cells are graded: code in cells "
+        "you add yourself is not run by the grader. Before you submit, restart the kernel and "
+        f"run all cells, or run `make check NB=chapters/{chapter}/{NOTEBOOK}`."
     )
     # Where the notebook comes from, for course maintainers (metadata: an HTML comment would
     # show as raw text in the sanitised feedback pages).
@@ -41,7 +43,9 @@ def generate_student_notebook(chapter: str, course: Path) -> nbformat.NotebookNo
     add_source(course, chapter)
     nbgrader(["generate_assignment", chapter, "--force"], course)
     nb = nbformat.read(Path(course) / "release" / chapter / NOTEBOOK, as_version=4)
-    nb.cells.insert(0, header_cell(chapter))
+    # Under the title: the page's first line is the chapter's H1, as on every page of the book.
+    nb.cells.insert(1 if nb.cells and nb.cells[0].source.startswith("# ") else 0,
+                    header_cell(chapter))  # fmt: skip
     return nb
 
 

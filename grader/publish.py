@@ -16,6 +16,7 @@ never inside the instructor's repository nor around it.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -107,12 +108,52 @@ def _clear(target: Path) -> None:
             entry.unlink()
 
 
-def _chapters(target: Path) -> None:
+# The setup cell's answer to a missing `helpers`: in the published copy, a notebook opened in
+# Colab fetches the course from its repository instead of asking for the course's kernel.
+SETUP_FALLBACK = re.compile(
+    r"(?P<head>except ModuleNotFoundError:[^\n]*\n)(?P<raise>    raise ModuleNotFoundError\("
+    r"(?:.|\n)*?\) from None)"
+)
+COLAB_SETUP = """    import sys
+
+    if "google.colab" in sys.modules:  # Colab: get the course's helpers and pinned packages
+        import subprocess
+
+        repository = {url!r}
+        subprocess.run(["git", "clone", "-q", "--depth", "1", repository, "/content/course"])
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r",
+                        "/content/course/requirements.txt", "-c",
+                        "/content/course/constraints.txt"], check=True)  # fmt: skip
+        sys.path.insert(0, "/content/course")
+        from helpers import config
+    else:
+"""
+
+
+def colab_ready(notebook_text: str, url: str) -> str:
+    """The notebook with its setup cell able to install the course in Colab (`url`: the repo)."""
+    nb = json.loads(notebook_text)
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and SETUP_FALLBACK.search(source):
+            source = SETUP_FALLBACK.sub(
+                lambda m: m["head"] + COLAB_SETUP.format(url=url)
+                + "\n".join("    " + line for line in m["raise"].splitlines()),
+                source, count=1,
+            )  # fmt: skip
+            cell["source"] = source.splitlines(keepends=True)
+            break
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def _chapters(target: Path, colab_url: str = "") -> None:
     """Each chapter's notebooks (the lessons and the generated exercises), nothing else."""
     for notebook in sorted(CHAPTERS_DIR.glob("*/*.ipynb")):
         destination = target / notebook.relative_to(REPO_ROOT)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(notebook, destination)
+        if colab_url:
+            destination.write_text(colab_ready(notebook.read_text(), colab_url))
 
 
 def secrets_in(target: Path) -> list[str]:
@@ -132,7 +173,7 @@ def publish(target: Path, url: str | None = None) -> Path:
     config = published_config(url)
     target.mkdir(parents=True, exist_ok=True)
     _clear(target)
-    _chapters(target)
+    _chapters(target, url if url and url.startswith("https://github.com/") else "")
     for name in COPIED:
         source = REPO_ROOT / name
         if source.is_dir():

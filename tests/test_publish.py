@@ -131,6 +131,30 @@ def test_the_buttons_point_at_the_public_repository_only_there(published):
     assert not instructor["launch_buttons"]["binderhub_url"]
 
 
+def test_binder_gets_the_environment_and_the_courses_kernel(published):
+    """repo2docker installs requirements.txt, then runs postBuild (executable) on Python 3.11."""
+    post_build = published / "postBuild"
+    assert os.access(post_build, os.X_OK), "postBuild must be executable"
+    text = post_build.read_text()
+    assert "pip install --quiet --no-deps -e ." in text and "--name cnn-course" in text
+    assert (published / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_each_published_notebook_installs_the_course_when_it_runs_in_colab(published):
+    """The setup cell: in Colab it clones the public repository and installs its pins; in any
+    other Python without `helpers` it still asks for the course's kernel."""
+    for path in sorted((published / "chapters").glob("*/*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        setup = next("".join(c["source"]) for c in cells if "ModuleNotFoundError" in
+                     "".join(c["source"]))  # fmt: skip
+        compile(setup, str(path), "exec")
+        assert '"google.colab" in sys.modules' in setup, path
+        assert repr(URL) in setup and "constraints.txt" in setup, path
+        assert "Change Kernel > " in setup, path
+        instructor = (REPO_ROOT / path.relative_to(published)).read_text()
+        assert "google.colab" not in instructor, f"{path.name}: the instructor's copy changed"
+
+
 def test_it_refuses_a_foreign_folder_and_the_instructors_repository(tmp_path, capsys):
     foreign = tmp_path / "foreign"
     foreign.mkdir()

@@ -87,7 +87,7 @@ Promise.race([Promise.all([...loaded, typeset]), patience]).then(() => {
                                 alt: img.getAttribute("alt"),
                                 // the width the page asks for (a 2x PNG: half its pixels),
                                 // the width it is shown at, and its column's
-                                width_attribute: img.getAttribute("width"),
+                                width_attribute: img.getAttribute("width") || img.style.width,
                                 shown_width: img.getBoundingClientRect().width,
                                 column_width: (img.closest("article") || document.body)
                                   .getBoundingClientRect().width,

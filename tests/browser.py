@@ -94,7 +94,7 @@ def chromium(window: tuple[int, int] = WINDOW) -> Iterator[WebDriver]:
     try:
         driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
         driver.set_page_load_timeout(30)
-        driver.set_script_timeout(20)
+        driver.set_script_timeout(60)
         yield driver
     finally:
         if driver is not None:

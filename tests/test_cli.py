@@ -15,15 +15,17 @@ SCRIPT = Path(sys.executable).parent / "course-grade"
 # Every subcommand and the options its --help must list.
 OPTIONS = {
     "release": ["chapters", "--zip"],
-    "collect": ["chapter", "source", "--roster", "--due"],
+    "collect": ["chapter", "source", "--roster", "--lms-id", "--due"],
     "autograde": [
         "chapter", "--jobs", "--student", "--cell-timeout", "--notebook-timeout",
-        "--no-sandbox", "--memory-limit", "--process-limit",
+        "--no-sandbox", "--memory-limit", "--process-limit", "--scheduler", "--regrade",
     ],
     "feedback": ["chapter"],
     "export": ["chapters", "--to"],
     "summary": ["chapters"],
-    "benchmark": ["--chapter", "--students", "--jobs", "--cell-timeout", "--no-sandbox"],
+    "benchmark": ["--chapter", "--students", "--jobs", "--cell-timeout", "--no-sandbox",
+                  "--scheduler"],
+    "publish": ["dir", "--url"],
     "selftest": ["chapters", "--jobs"],
 }  # fmt: skip
 

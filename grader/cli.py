@@ -10,7 +10,7 @@ from grader import sandbox
 from grader.autograde import autograde, format_results, format_summary_line
 from grader.benchmark import benchmark
 from grader.collect import collect, parse_time
-from grader.course import default_course
+from grader.course import default_course, set_db_url
 from grader.export import class_summary, export, format_summary, part_maxima, score_rows
 from grader.feedback import feedback
 from grader.lms import export_lms, read_roster_file
@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--course", type=Path, default=default_course(),
         help="the course folder, outside the repository (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--db", metavar="URL",
+        help="the gradebook: postgresql://user@host:port/database for one shared by several "
+        "graders, or 'sqlite' for the course folder's own file (the default); kept in the course "
+        "folder, so later commands and nbgrader use it",
     )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="student versions into <course>/release and a zip")
@@ -114,6 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     course = args.course
+    if args.db and args.command in {"benchmark", "selftest"}:
+        parser.error(f"--db: {args.command} grades a throwaway course of its own (SQLite)")
+    if args.db:
+        try:
+            print(f"Gradebook of {course}: {set_db_url(course, args.db)}")
+        except ValueError as error:
+            parser.error(f"--db: {error}")
 
     if args.command == "release":
         print(f"Released into {course / 'release'}; zip for the LMS: "

@@ -5,6 +5,10 @@ Every instructor command works on a course folder the instructor owns, outside t
 gradebook 0600. nbgrader's `source/` holds each chapter's notebook *without* its hidden tests
 (so no student kernel ever executes them); the full instructor notebook is kept in `hidden/`,
 which only the grader's own process reads (`grader.hidden`).
+
+The gradebook is SQLite in the course folder unless the instructor chose a shared PostgreSQL
+database once (`course-grade --db postgresql://...`): the URL is then kept in the course folder
+(`gradebook-url`, 0600) and every command and nbgrader's own config read it through `db_url`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from grader.paths import NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR
 
 SECRET_MARKERS = ("CANARY", "BEGIN HIDDEN TESTS", "BEGIN SOLUTION")
 DB_TIMEOUT_S = 60
+DB_URL_FILE = "gradebook-url"  # the URL given with --db; absent: SQLite in the course folder
+POSTGRES_DRIVER = "postgresql+psycopg2"  # requirements.txt pins psycopg2-binary
+# nbgrader's course id: every assignment row refers to a course row, which nbgrader only creates
+# for a non-empty id. SQLite never checks that reference, PostgreSQL does. Gradebook's default.
+NBGRADER_COURSE_ID = "default_course"
 REBUILT = "rebuilt"  # submissions rebuilt from the source notebook; what nbgrader grades
 HIDDEN = "hidden"  # full instructor notebooks, hidden tests included
 # LMS export names: <student>_<UTC timestamp>_exercises.ipynb; nbgrader matches the full path.
@@ -53,15 +62,76 @@ def default_course() -> Path:
 
 
 def db_url(course: Path) -> str:
-    """The gradebook URL with a busy timeout, so that a second writer waits instead of failing."""
+    """The course's gradebook URL: the one chosen with `--db`, else SQLite in the course folder.
+
+    The SQLite URL has a busy timeout, so that a second writer waits instead of failing.
+    """
+    stored = Path(course) / DB_URL_FILE
+    if stored.is_file():
+        return stored.read_text().strip()
     return f"sqlite:///{Path(course) / 'gradebook.db'}?timeout={DB_TIMEOUT_S}"
+
+
+def is_sqlite(course: Path) -> bool:
+    """Whether the course's gradebook is its own SQLite file (WAL and 0600 apply)."""
+    return db_url(course).startswith("sqlite:")
+
+
+def checked_db_url(url: str) -> str:
+    """A `--db` value as the URL to keep: `postgresql://` gets the pinned driver, psycopg2.
+
+    SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3, which the course does not install.
+    Raises ValueError (the password hidden) for anything but a PostgreSQL URL with a database.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("expected a URL like postgresql://user@host:5432/gradebook") from None
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        raise ValueError(f"expected postgresql://user@host:port/database, got {shown_url(url)}")
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed.render_as_string(hide_password=False)
+
+
+def shown_url(url: str) -> str:
+    """A gradebook URL fit to print: its password (if any) as ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"
+
+
+def set_db_url(course: Path, url: str) -> str:
+    """Keep `url` as the course's gradebook (`sqlite` for the course folder's own file).
+
+    Returns the URL as shown (password hidden). The file is the instructor's alone (0600).
+    """
+    course = make_course(course)
+    stored = course / DB_URL_FILE
+    if url == "sqlite":
+        stored.unlink(missing_ok=True)
+        return shown_url(db_url(course))
+    url = checked_db_url(url)
+    fd = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(url + "\n")
+    return shown_url(url)
 
 
 def make_course(root: Path) -> Path:
     """Create (or reuse) a private course folder at `root`, outside the repository.
 
-    Its nbgrader_config.py loads the repository's and adds: the gradebook URL with a busy
-    timeout, the LMS file-name pattern, and the rebuilt submissions as what nbgrader grades.
+    Its nbgrader_config.py loads the repository's and adds: the course id, the gradebook URL
+    (read from `db_url` when nbgrader starts, so a password never lands in the file) and the LMS
+    file-name pattern.
     """
     root = Path(root).expanduser().resolve()
     if root == REPO_ROOT or REPO_ROOT in root.parents:
@@ -74,7 +144,9 @@ def make_course(root: Path) -> Path:
         "c = get_config()  # noqa: F821\n"
         f"load_subconfig({str(shared)!r})  # noqa: F821\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = {db_url(root)!r}\n"
+        f"c.CourseDirectory.course_id = {NBGRADER_COURSE_ID!r}\n"
+        "from grader.course import db_url  # noqa: E402\n"
+        f"c.CourseDirectory.db_url = db_url({str(root)!r})\n"
         f"c.FileNameCollectorPlugin.named_regexp = {NBGRADER_REGEXP!r}\n"
     )
     protect_gradebook(root)
@@ -82,17 +154,20 @@ def make_course(root: Path) -> Path:
 
 
 def protect_gradebook(course: Path) -> None:
-    """The gradebook and its WAL files are the grader's alone (0600)."""
-    for name in ("gradebook.db", "gradebook.db-wal", "gradebook.db-shm"):
+    """The gradebook, its WAL files and the kept URL are the grader's alone (0600)."""
+    for name in ("gradebook.db", "gradebook.db-wal", "gradebook.db-shm", DB_URL_FILE):
         path = Path(course) / name
         if path.exists():
             os.chmod(path, 0o600)
 
 
 def use_wal(course: Path) -> None:
-    """Switch the gradebook to write-ahead logging: readers never block the one writer."""
+    """Switch an SQLite gradebook to write-ahead logging: readers never block the one writer.
+
+    A PostgreSQL gradebook needs nothing: its readers and writers never block each other.
+    """
     path = Path(course) / "gradebook.db"
-    if path.exists():
+    if is_sqlite(course) and path.exists():
         with sqlite3.connect(path, timeout=DB_TIMEOUT_S) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
     protect_gradebook(course)
@@ -102,7 +177,7 @@ def gradebook(course: Path):
     """An nbgrader Gradebook on the course's database (use it in a `with` block)."""
     from nbgrader.api import Gradebook
 
-    return Gradebook(db_url(course))
+    return Gradebook(db_url(course), NBGRADER_COURSE_ID)
 
 
 def nbgrader(args: list[str], course: Path, timeout: float | None = None) -> str:

@@ -1,5 +1,5 @@
 """The build tools are commands: `coursebuild/`'s console scripts are installed and answer
-`--help`, the make targets run them, and `helpers/` keeps no command line of its own (the
+`--help`, the make targets run them, and `helpers/` keeps no command line of its own but the students' three (the
 import rules between the packages are in test_layout.py)."""
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from conftest import REPO_ROOT
 
 from helpers import detection
 
-# The one student-facing command: `make check NB=...` runs `python -m helpers.precheck`.
-HELPER_COMMANDS = {"helpers/precheck.py"}
+# The student-facing commands, which the published students' repository needs too:
+# `make check NB=...` runs `python -m helpers.precheck`, `make data` runs `python -m helpers.data`,
+# and chapter 08 runs the ensemble with `python -m helpers.train_command`.
+HELPER_COMMANDS = {"helpers/precheck.py", "helpers/data.py", "helpers/train_command.py"}
 SCRIPTS = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
 BUILD_SCRIPTS = sorted(name for name, target in SCRIPTS.items() if target.startswith("coursebuild"))
 HELPERS = sorted((REPO_ROOT / "helpers").rglob("*.py"))

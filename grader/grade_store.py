@@ -7,7 +7,7 @@ gradebook (nbgrader's API: `update_or_create_submission`, then each grade's `aut
 manual score entered meanwhile is never touched), the autograded notebook into
 `<course>/autograded/<student>/<chapter>/`, the outcome into the gradebook's flags and comments
 (`grader.gradebook_notes.record_outcome`) and into `grading-log.json`, written whole after each
-result, so that a killed instructor process leaves every result that had finished.
+result (under a lock, merged with what another process logged), so that a killed instructor process leaves every result that had finished.
 
 A result is kept under (the submission's sha256, the grader version, the settings), in the log:
 a submission whose three are unchanged is not graded again (`reusable`).
@@ -15,10 +15,12 @@ a submission whose three are unchanged is not graded again (`reusable`).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -116,12 +118,30 @@ def commit(
     if outcome.status != "missing" and valid_student_id(outcome.student):
         record_outcome(course, outcome)  # flags and comment, on the submission if there is one
     log.setdefault(chapter, {})[outcome.student] = asdict(outcome)
-    write_log(course, log)
+    with _log_lock(course):  # another autograde may have logged its students meanwhile
+        on_disk = read_log(course)
+        on_disk.setdefault(chapter, {})[outcome.student] = asdict(outcome)
+        write_log(course, on_disk)
     return outcome
 
 
+@contextmanager
+def _log_lock(course: Path):
+    """One writer of grading-log.json at a time, across processes (an advisory lock)."""
+    with open(Path(course) / (LOG_NAME + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def write_log(course: Path, log: dict) -> None:
-    """grading-log.json, replaced whole: a reader (or a crash) never sees half of it."""
+    """grading-log.json, replaced whole: a reader (or a crash) never sees half of it.
+
+    Writers hold `_log_lock`, re-read the file and change only their own student's entry, so
+    two `autograde` processes at once (a shared PostgreSQL gradebook) keep each other's results.
+    """
     path = Path(course) / LOG_NAME
     partial = path.with_name(LOG_NAME + ".partial")
     partial.write_text(json.dumps(log, indent=1, sort_keys=True))

@@ -63,6 +63,7 @@ const mathjax = window.MathJax && window.MathJax.startup && window.MathJax.start
 const typeset = mathjax ? mathjax.catch(() => null) : Promise.resolve();
 const patience = new Promise(resolve => setTimeout(resolve, 10000));
 Promise.race([Promise.all([...loaded, typeset]), patience]).then(() => {
+ try {
   const all = selector => Array.from(document.querySelectorAll(selector));
   // The words a reader reads: the page without its code, scripts and typeset formulas.
   const prose = document.body ? document.body.cloneNode(true) : null;
@@ -92,6 +93,10 @@ Promise.race([Promise.all([...loaded, typeset]), patience]).then(() => {
                                 column_width: (img.closest("article") || document.body)
                                   .getBoundingClientRect().width,
                                 output: !!img.closest(".cell_output")})),
+    // Code blocks wider than their box: the reader must scroll sideways to see the end.
+    overflowing_code: all("div.highlight pre")
+      .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+      .map(pre => pre.innerText.split("\\n").reduce((a, b) => b.length > a.length ? b : a, "")),
     body_font_px: parseFloat(getComputedStyle(
       document.querySelector("article p") || document.body).fontSize),
     // Each code cell's printed output, with the cell's tags (myst-nb: class tag_NAME).
@@ -122,6 +127,9 @@ Promise.race([Promise.all([...loaded, typeset]), patience]).then(() => {
       return stdout > 1 || stderr > 1;
     }).map(cell => cell.innerText.slice(0, 200)),
   });
+ } catch (error) {  // a failure of this script, reported instead of a timeout
+  done({script_error: String(error) + " " + error.stack});
+ }
 });
 """
 
@@ -278,6 +286,21 @@ def page_shot_name(index: int, name: str) -> str:
     return f"book-{index:02d}-{slug}.png"
 
 
+def read_page(driver: WebDriver, tries: int = 3) -> dict:
+    """PAGE_SCRIPT's findings on the page the browser shows.
+
+    Now and then, right after loading, Chromium runs the script on a document that has no
+    body yet (its DOM is still being swapped in); the script then reports `script_error`, and
+    it is run again a moment later, up to `tries` times.
+    """
+    for attempt in range(tries):
+        seen = driver.execute_async_script(PAGE_SCRIPT)
+        if "script_error" not in seen:
+            return seen
+        time.sleep(1 + attempt)
+    raise WebDriverException(f"the page script failed {tries} times: {seen['script_error']}")
+
+
 def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     """Visit every toc page, search, click next and previous, take the screenshots."""
     start = time.perf_counter()
@@ -288,16 +311,18 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
         old.unlink()  # a page that left the book leaves no stale picture behind
     shooting = 0.0  # seconds spent on screenshots, not on what a reader waits for
     for index, page in enumerate(pages):
+        step = "load"
         try:
             driver.get(page.url)
-            page.seen = driver.execute_async_script(PAGE_SCRIPT)
-            shot = time.perf_counter()
+            step = "read"
+            page.seen = read_page(driver)
+            step, shot = "screenshot", time.perf_counter()
             screenshots[page.name] = browser.screenshot_parts(
                 driver, page_shot_name(index, page.name)
             )
             shooting += time.perf_counter() - shot
         except WebDriverException as error:
-            page.problem = error.msg or type(error).__name__
+            page.problem = f"{step}: {error.msg or type(error).__name__}"
     # The landing page as a reader arrives: the site's root, which forwards to the first page.
     driver.get(base)
     browser.wait_for(

@@ -43,12 +43,20 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    # Timers and painting at full speed: a headless page that Chromium counts as hidden can
+    # have its timers frozen, and a page script then never finishes.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
 )
 WINDOW = (1280, 1000)
 # Resolves once every image has been decoded and two frames have been painted.
 PAINTED = """
 const done = arguments[arguments.length - 1];
 const decoded = Array.from(document.images).map(img => img.decode().catch(() => null));
+// Two animation frames after the images are decoded, the page is painted. A loaded headless
+// Chromium sometimes skips frames of a very tall viewport: then go on after 5 s.
+setTimeout(() => done(false), 5000);
 Promise.all(decoded).then(() =>
   requestAnimationFrame(() => requestAnimationFrame(() => done(true))));
 """

@@ -11,11 +11,12 @@ from matplotlib.figure import Figure
 
 # A figure is FIGURE_DPI page pixels per inch, stored at twice that resolution (`crisp_figures`);
 # its base text, FONT_SIZE points, is then FONT_SIZE * FIGURE_DPI / 72 = 16.7 pixels on the page,
-# as large as the book's body text. MAX_WIDTH_IN inches (700 pixels) fit the book's text column
-# at 1280 pixels of window and JupyterLab's notebook, so no figure is shrunk with its text.
+# as large as the book's body text. MAX_WIDTH_IN inches (660 pixels) fit the book's output
+# column (676 pixels in a 1280-pixel window) and JupyterLab's, so no figure is shrunk with its
+# text.
 FIGURE_DPI = 100
 FONT_SIZE = 12
-MAX_WIDTH_IN = 7.0
+MAX_WIDTH_IN = 6.6
 
 
 def fit_width(fig: Figure, max_width: float = MAX_WIDTH_IN) -> Figure:
@@ -33,7 +34,20 @@ def fit_width(fig: Figure, max_width: float = MAX_WIDTH_IN) -> Figure:
 def _retina_png(fig: Figure):
     from IPython.core.pylabtools import retina_figure
 
-    return retina_figure(fit_width(fig), bbox_inches="tight")
+    shown = retina_figure(fit_width(fig), bbox_inches="tight")
+    # The tight box can reach past the figure (a long suptitle, labels): shrink once more.
+    if shown is not None and shown[1]["width"] > MAX_WIDTH_IN * FIGURE_DPI:
+        fit_width(fig, fig.get_size_inches()[0] * MAX_WIDTH_IN * FIGURE_DPI / shown[1]["width"])
+        shown = retina_figure(fig, bbox_inches="tight")
+    # A suptitle wider than the column on its own: break it into two lines.
+    title = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    if shown is not None and shown[1]["width"] > MAX_WIDTH_IN * FIGURE_DPI and " " in title:
+        if "\n" not in title:
+            spaces = [i for i, char in enumerate(title) if char == " "]
+            middle = min(spaces, key=lambda i: abs(i - len(title) / 2))
+            fig._suptitle.set_text(title[:middle] + "\n" + title[middle + 1 :])
+            shown = retina_figure(fig, bbox_inches="tight")
+    return shown
 
 
 def crisp_figures() -> None:

@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -45,3 +46,19 @@ def test_show_kernel_writes_every_value():
     assert fig.axes[0].get_title() == "vertical"
     with pytest.raises(ValueError, match="expected a 2-D array"):
         plots.show_kernel(np.zeros((2, 2, 2)))
+
+
+@pytest.mark.parametrize("width_in", [5.0, 9.0, 12.0])
+def test_a_figure_is_stored_at_2x_and_shown_no_wider_than_the_column(width_in):
+    """The book's figures: 2x PNG, shown at most MAX_WIDTH_IN inches wide, a long suptitle
+    broken into two lines rather than left past the column."""
+    pytest.importorskip("IPython")
+    fig, axes = plt.subplots(1, 3, figsize=(width_in, 3), layout="constrained")
+    title = "Shifts of 1 and 2 pixels after 2x2 max pooling (red: changed cells), three panels"
+    fig.suptitle(title)
+    png, size = plots._retina_png(fig)
+    plt.close(fig)
+    stored = int.from_bytes(png[16:20], "big")  # the PNG header's width, in pixels
+    assert abs(stored - 2 * size["width"]) <= 2, (stored, size)
+    assert size["width"] <= plots.MAX_WIDTH_IN * plots.FIGURE_DPI
+    assert fig._suptitle.get_text().replace("\n", " ") == title

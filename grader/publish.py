@@ -28,7 +28,7 @@ from grader.paths import CHAPTERS_DIR, REPO_ROOT
 
 MARKER = ".course-publish"
 KEEP = {".git", MARKER}  # what a republish leaves in place
-COPIED = ["helpers", "lab", "_toc.yml", "requirements.txt", "constraints.txt"]
+COPIED = ["helpers", "lab", "_static", "_toc.yml", "requirements.txt", "constraints.txt"]
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 BINDER, COLAB = "https://mybinder.org", "https://colab.research.google.com"
 TEMPLATES = Path(__file__).with_name("publish_files")  # the student Makefile, README, ...

@@ -96,7 +96,7 @@ def test_every_figure_is_sharp_and_no_wider_than_its_column(reader):
         for image in (image for image in page.seen["images"] if image["output"]):
             figures += 1
             name = f"{page.name}: {image['src'].rsplit('/', 1)[-1][:12]}"
-            width = float(image["width_attribute"] or 0)
+            width = float(str(image["width_attribute"] or 0).removesuffix("px"))
             if not width or abs(image["width"] - 2 * width) > 2:
                 problems.append(f"{name}: not a 2x PNG ({image['width']} px, width={width})")
                 continue
@@ -106,6 +106,14 @@ def test_every_figure_is_sharp_and_no_wider_than_its_column(reader):
                 problems.append(f"{name}: wider than its column ({image['column_width']:.0f})")
     assert figures >= 30, f"only {figures} figures found on the lessons' pages"
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_no_code_block_needs_a_sideways_scroll(reader):
+    """88 columns of code fit the column (_static/course.css sets the code's font size)."""
+    wide = [f"{page.name}: {line.strip()[:70]}" for page in shown(reader)
+            for line in page.seen["overflowing_code"]]  # fmt: skip
+    assert not wide, "code blocks wider than the column:\n" + "\n".join(wide)
 
 
 def lesson_cells() -> list[tuple[str, int, dict]]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
 # A figure is FIGURE_DPI page pixels per inch, stored at twice that resolution (`crisp_figures`);
 # its base text, FONT_SIZE points, is then FONT_SIZE * FIGURE_DPI / 72 = 16.7 pixels on the page,
@@ -20,14 +22,23 @@ MAX_WIDTH_IN = 6.6
 
 
 def fit_width(fig: Figure, max_width: float = MAX_WIDTH_IN) -> Figure:
-    """Make a figure wider than `max_width` inches that wide, keeping its shape and text size.
+    """Make a figure wider than `max_width` inches that wide, keeping its text size.
 
     Its axes shrink and its text does not, so the page never scales the picture (and its
     text) down to fit the column.
     """
     width, height = fig.get_size_inches()
     if width > max_width:
-        fig.set_size_inches(max_width, height * max_width / width)
+        # Titles and labels keep their size, so the axes must give up more room than the
+        # figure: its height shrinks by the square root of the width's ratio only.
+        fig.set_size_inches(max_width, height * math.sqrt(max_width / width))
+        engine = fig.get_layout_engine()  # after tight_layout(): a placeholder
+        if (engine is None or isinstance(engine, PlaceHolderLayoutEngine)) and len(fig.axes) > 1:
+            # A `tight_layout()` done at the old size no longer fits: do it again at the new one
+            # (constrained layout, the other engine, follows the size by itself).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # axes that tight_layout cannot place stay put
+                fig.tight_layout()
     return fig
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -89,3 +90,6 @@ def quiet_logs() -> None:
     import absl.logging
 
     absl.logging.set_verbosity("error")
+    # TensorFlow's Python warnings ("5 out of the last 316 calls ... triggered tf.function
+    # retracing") go to stderr through its own logger: errors only.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)

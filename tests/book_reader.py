@@ -7,6 +7,9 @@ every page under _build/artifacts/, searches, clicks next and previous, and foll
 internal link. The tests that read the result are tests/test_browser.py (the pages work) and
 tests/test_book_results.py (what they show is real and readable); the `reader` fixture in
 conftest.py makes one visit for both.
+
+Over 300 lines because PAGE_SCRIPT, the JavaScript that measures a page, is kept beside the
+Python that reads its answer: one place to change when a test needs one more measurement.
 """
 
 from __future__ import annotations
@@ -97,6 +100,10 @@ Promise.race([Promise.all([...loaded, typeset]), patience]).then(() => {
     overflowing_code: all("div.highlight pre")
       .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
       .map(pre => pre.innerText.split("\\n").reduce((a, b) => b.length > a.length ? b : a, "")),
+    // Tables wider than their scrollable box: the reader misses the right-hand columns.
+    overflowing_tables: all("article table")
+      .filter(table => table.scrollWidth > table.parentElement.clientWidth + 1)
+      .map(table => (table.querySelector("th, td") || table).innerText.slice(0, 60)),
     body_font_px: parseFloat(getComputedStyle(
       document.querySelector("article p") || document.body).fontSize),
     // Each code cell's printed output, with the cell's tags (myst-nb: class tag_NAME).

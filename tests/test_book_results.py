@@ -116,6 +116,14 @@ def test_no_code_block_needs_a_sideways_scroll(reader):
     assert not wide, "code blocks wider than the column:\n" + "\n".join(wide)
 
 
+@pytest.mark.slow
+def test_no_table_is_wider_than_the_column(reader):
+    """Every column of every table in view (code in a cell breaks where it must)."""
+    wide = [f"{page.name}: table starting {first!r}" for page in shown(reader)
+            for first in page.seen["overflowing_tables"]]  # fmt: skip
+    assert not wide, "tables wider than the column:\n" + "\n".join(wide)
+
+
 def lesson_cells() -> list[tuple[str, int, dict]]:
     cells = []
     for path in lesson_notebooks():

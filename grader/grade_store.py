@@ -7,7 +7,8 @@ gradebook (nbgrader's API: `update_or_create_submission`, then each grade's `aut
 manual score entered meanwhile is never touched), the autograded notebook into
 `<course>/autograded/<student>/<chapter>/`, the outcome into the gradebook's flags and comments
 (`grader.gradebook_notes.record_outcome`) and into `grading-log.json`, written whole after each
-result (under a lock, merged with what another process logged), so that a killed instructor process leaves every result that had finished.
+result (under a lock, merged with what another process logged), so that a killed instructor
+process leaves every result that had finished.
 
 A result is kept under (the submission's sha256, the grader version, the settings), in the log:
 a submission whose three are unchanged is not graded again (`reusable`).

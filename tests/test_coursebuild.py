@@ -1,6 +1,6 @@
 """The build tools are commands: `coursebuild/`'s console scripts are installed and answer
-`--help`, the make targets run them, and `helpers/` keeps no command line of its own but the students' three (the
-import rules between the packages are in test_layout.py)."""
+`--help`, the make targets run them, and `helpers/` keeps no command line of its own but the
+students' three (the import rules between the packages are in test_layout.py)."""
 
 from __future__ import annotations
 

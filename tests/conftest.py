@@ -25,6 +25,7 @@ from grader.paths import CHAPTERS_DIR, REPO_ROOT, SOLUTIONS_DIR  # noqa: E402, F
 FILES = Path(__file__).parent / "files"  # small fixture notebooks (files/README.md)
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "setup.md", "glossary.md")
+BOOK_DIRS = ("_static",)  # the book's own CSS (code and table widths)
 # Notebooks run two at a time: the machine has two cores, and most of a run is start-up.
 WORKERS = int(os.environ.get("COURSE_TEST_WORKERS", "2"))
 
@@ -101,6 +102,8 @@ def staged_book(tmp_path_factory) -> tuple[Path, dict[Path, Execution]]:
     stage = tmp_path_factory.mktemp("book")
     for name in BOOK_FILES:
         shutil.copy(REPO_ROOT / name, stage / name)
+    for name in BOOK_DIRS:
+        shutil.copytree(REPO_ROOT / name, stage / name)
     shutil.copytree(CHAPTERS_DIR, stage / "chapters")
     pairs = [(p, stage / p.relative_to(REPO_ROOT)) for p in lesson_notebooks()]
     return stage, execute_all(pairs)

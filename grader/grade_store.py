@@ -118,10 +118,10 @@ def commit(
         submitted.replace(submitted.with_name(NOTEBOOK + ".corrupt"))  # kept for the record
     if outcome.status != "missing" and valid_student_id(outcome.student):
         record_outcome(course, outcome)  # flags and comment, on the submission if there is one
-    log.setdefault(chapter, {})[outcome.student] = asdict(outcome)
+    entry = log.setdefault(chapter, {})[outcome.student] = asdict(outcome)
     with _log_lock(course):  # another autograde may have logged its students meanwhile
         on_disk = read_log(course)
-        on_disk.setdefault(chapter, {})[outcome.student] = asdict(outcome)
+        on_disk.setdefault(chapter, {})[outcome.student] = entry
         write_log(course, on_disk)
     return outcome
 

@@ -28,10 +28,11 @@ from nbgrader.preprocessors import Execute
 
 from grader import notebooks
 from grader.course import HIDDEN
-from grader.remote import KernelLink, StudentCodeError
+from grader.remote import ForgedReply, KernelLink, StudentCodeError
 
 FAILED = "HiddenTestFailed"  # ename of a failure found by the grader
 VERDICTS = "course_grader"  # notebook metadata key with the grader's verdict per part
+FORGED_NOTE = "(not a reply the grader's code sends: flagged for review)"
 
 
 def hidden_source(course_root: Path, assignment: str, notebook: str) -> nbformat.NotebookNode:
@@ -91,7 +92,8 @@ class ExecuteAndGrade(Execute):
             namespace.update(link.describe(answer_names))
             namespace["kernel"] = link
         except Exception as error:  # the kernel is gone or answers nonsense: every part fails
-            setup_error = f"the grader could not reach your answers: {error}"
+            note = f" {FORGED_NOTE}" if isinstance(error, ForgedReply) else ""
+            setup_error = f"the grader could not reach your answers: {error}{note}"
         verdicts = {}
         for cell in self.nb.cells:
             gid = notebooks.grade_id(cell)
@@ -102,6 +104,14 @@ class ExecuteAndGrade(Execute):
             if problem and not scores_zero(cell):
                 cell.outputs.insert(0, failure_output(problem))
         self.nb.metadata[VERDICTS] = verdicts
+
+
+def forged_parts(nb: nbformat.NotebookNode) -> list[str]:
+    """The test cells of an autograded notebook whose answers came in replies the grader's code
+    never sends (something in the kernel printed the grader's reply type itself)."""
+    return sorted(
+        gid for gid, verdict in nb.metadata.get(VERDICTS, {}).items() if FORGED_NOTE in verdict
+    )
 
 
 def scores_zero(cell: nbformat.NotebookNode) -> bool:
@@ -138,6 +148,8 @@ def _run_test(cell: nbformat.NotebookNode, namespace: dict, gid: str) -> str | N
     """None when the test cell's visible and hidden tests pass here, else what went wrong."""
     try:
         _run_quietly(notebooks.grader_test_source(cell), namespace, f"tests of {gid}")
+    except ForgedReply as error:
+        return f"{error} {FORGED_NOTE}"
     except StudentCodeError as error:
         return str(error)
     except NameError as error:

@@ -19,6 +19,7 @@ from grader import sandbox, warm_start
 from grader.collect import valid_student_id
 from grader.course import REBUILT, bin_dir, db_url, gradebook, grading_env
 from grader.gradebook_notes import part_names, record_outcome, zero_parts
+from grader.hidden import forged_parts
 from grader.paths import NOTEBOOK
 from grader.rebuild import rebuild
 from grader.scan import not_executed, notebook_problem, scan_code, tampering
@@ -125,6 +126,9 @@ def _grade_student(
         ]  # fmt: skip
         if skipped:
             result.flags.append(f"not executed: {', '.join(skipped)}")
+        forged = forged_parts(nbformat.read(graded, as_version=4)) if graded.exists() else []
+        if forged:
+            result.flags.append(f"forged replies to the grader (scored zero): {', '.join(forged)}")
         if lost:
             try:
                 zero_parts(course, chapter, student, lost)

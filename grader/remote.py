@@ -41,6 +41,11 @@ class MissingAttribute(StudentCodeError, AttributeError):
     """The kernel's object has no such attribute (so `hasattr` on a Remote works)."""
 
 
+class ForgedReply(StudentCodeError):
+    """A reply the grader's own code in the kernel never sends: a second answer to one request,
+    an answer to another request, or none at all (that code was changed). Flagged for review."""
+
+
 class KernelUnavailable(StudentCodeError):
     """The kernel died, hung past the time limit or stopped answering."""
 
@@ -289,18 +294,18 @@ class KernelLink:
             elif kind == "status" and content.get("execution_state") == "idle":
                 break
         if expect_reply and reply is None:
-            raise StudentCodeError("the kernel sent no answer (was the grader's code changed?)")
+            raise ForgedReply("the kernel sent no answer (was the grader's code changed?)")
         return reply or {}
 
     @staticmethod
     def _parse(text: Any, token: str | None, before: dict | None) -> dict | None:
         if before is not None:  # exactly one answer per request
-            raise StudentCodeError("the kernel sent two answers to one request")
+            raise ForgedReply("the kernel sent two answers to one request")
         if not isinstance(text, str) or len(text) > MAX_REPLY_BYTES:
             raise StudentCodeError("the answer is larger than the grader accepts (64 MiB)")
         reply = json.loads(text)
         if not isinstance(reply, dict) or reply.get("token") != token:
-            raise StudentCodeError("the kernel sent an answer to another request")
+            raise ForgedReply("the kernel sent an answer to another request")
         return reply
 
     async def _alive(self) -> bool:

@@ -74,11 +74,12 @@ def test_pickled_arrays_and_malformed_replies_are_refused():
 
 
 def test_a_reply_must_answer_this_request_once():
+    """Anything else is a forged reply: graded as a failure and flagged (ForgedReply)."""
     good = json.dumps({"ok": True, "value": {"t": "none"}, "token": "abc"})
     assert remote.KernelLink._parse(good, "abc", None)["ok"]
-    with pytest.raises(remote.StudentCodeError, match="another request"):
+    with pytest.raises(remote.ForgedReply, match="another request"):
         remote.KernelLink._parse(good, "xyz", None)
-    with pytest.raises(remote.StudentCodeError, match="two answers"):
+    with pytest.raises(remote.ForgedReply, match="two answers"):
         remote.KernelLink._parse(good, "abc", {"ok": True})
 
 

@@ -83,6 +83,7 @@ EXPECTED = {
     "spy": FULL,  # right answers, after trying to read, write and connect (sandbox stops it)
     "hog": _but(test_hand_output=0.0),  # fills memory: MemoryError at the limit, rest graded
     "flood": FULL,  # right answers after a million printed lines and one 100 MB line
+    "replay": ZERO,  # right answers, each reply to the grader sent twice: flagged, nothing counts
 }
 # A fork loop is only safe to grade where the sandbox caps the kernel's memory and processes
 # as a whole (cgroups): each forked copy of a TensorFlow kernel dirties ~300 MB.
@@ -153,6 +154,7 @@ def _answers(name: str) -> dict[str, str] | None:
             "hand_output": "hoard = []\nwhile True:\n    hoard.append(np.ones(2**26))\n"
             + ref["hand_output"],
         },
+        "replay": {**ref, "hand_output": REPLAY + ref["hand_output"]},
         "flood": {
             **ref,
             "hand_output": 'print("x" * 10**8)\n'
@@ -188,6 +190,24 @@ report = {{
     "socket": attempt(lambda: socket.create_connection(("127.0.0.1", 9), timeout=3)),
 }}
 print("{SPY_REPORT}", json.dumps(report))
+"""
+
+
+# Code in an answer cell that sends the kernel's every reply to the grader twice (a student who
+# found the reply type and tries to put answers of their own next to the real ones).
+REPLAY = """import IPython
+
+_display = IPython.get_ipython().display_pub
+_publish = _display.publish
+
+
+def _twice(data, *args, **kwargs):
+    _publish(data, *args, **kwargs)
+    if "text/x-course-probe" in data:
+        _publish(data, *args, **kwargs)
+
+
+_display.publish = _twice
 """
 
 
@@ -540,6 +560,7 @@ def test_gradebook_records_what_happened(graded_round):
     expected = {
         "slow": "time limit", "killer": "status error", "corrupt": "status corrupt",
         "patch": "replaces checks.check_close", "hog": None, "ref": None,
+        "replay": "forged replies to the grader",
     }  # fmt: skip
     with gradebook(course) as gb:
         for student, words in expected.items():

@@ -120,13 +120,14 @@ def _grade_student(
         result.flags += [f"code {flag}" for flag in scan_code(rebuilt)]
     if result.status in {"graded", "time limit"} and nb is not None:
         graded_parts = set(part_names(course, chapter))
-        skipped = not_executed(graded) if graded.exists() else []
+        autograded = nbformat.read(graded, as_version=4) if graded.exists() else None
+        skipped = not_executed(autograded) if autograded is not None else []
         lost = sorted(graded_parts) if result.status == "time limit" else [
             name for name in skipped if name in graded_parts
         ]  # fmt: skip
         if skipped:
             result.flags.append(f"not executed: {', '.join(skipped)}")
-        forged = forged_parts(nbformat.read(graded, as_version=4)) if graded.exists() else []
+        forged = forged_parts(autograded) if autograded is not None else []
         if forged:
             result.flags.append(f"forged replies to the grader (scored zero): {', '.join(forged)}")
         if lost:

@@ -140,9 +140,8 @@ def tampering(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[
     return notes
 
 
-def not_executed(path: Path) -> list[str]:
+def not_executed(nb: nbformat.NotebookNode) -> list[str]:
     """Grade ids (or cell numbers) of code cells that never ran in an autograded notebook."""
-    nb = nbformat.read(path, as_version=4)
     return [
         grade_id(cell) or f"cell {index}"
         for index, cell in enumerate(nb.cells)

@@ -139,13 +139,10 @@ def test_unreadable_notebooks_are_named_with_the_reason(tmp_path):
     assert notebook_problem(doubled) is None  # readable: rebuilt from what matches, flagged
 
 
-def test_not_executed_names_the_code_cells_that_never_ran(tmp_path):
+def test_not_executed_names_the_code_cells_that_never_ran():
     nb = _read("answered.ipynb")
-    path = tmp_path / NOTEBOOK
-    nbformat.write(nb, path)
-    assert not_executed(path) == []
+    assert not_executed(nb) == []
     _cell(nb, "test_total").execution_count = None
     nb.cells.append(nbformat.v4.new_code_cell("print(1)"))
     nb.cells.append(nbformat.v4.new_code_cell("  \n"))  # empty: nothing to run
-    nbformat.write(nb, path)
-    assert not_executed(path) == ["test_total", f"cell {len(nb.cells) - 2}"]
+    assert not_executed(nb) == ["test_total", f"cell {len(nb.cells) - 2}"]

@@ -187,17 +187,21 @@ class ProgressBar(keras.callbacks.Callback):
         return f"{epoch} {where}, {timing}" + (f": {numbers}" if numbers else "")
 
     def _final_line(self) -> str:
-        """'10/10 epochs [====] 540/540 batches in 32 s: loss ..., val_accuracy ...'."""
+        """'10/10 epochs [====] 540/540 batches in 32 s: loss ..., val_accuracy ...'.
+
+        A run that stopped early (a callback set `stop_training`) ends without a bar, which
+        would stay half drawn: '3/10 epochs (stopped early), 162/540 batches in 9.6 s: ...'.
+        """
         ran = 0 if self._epoch is None else self._epoch + 1
         total, elapsed = self._total(), time.perf_counter() - self._start
         batches = f"{self._done:,}/{total:,}" if total else f"{self._done:,}"
-        stopped = " (stopped early)" if total and self._done < total else ""
-        full = bar(self._done / total, self.width) + " " if total else ""
+        if total and self._done < total:
+            where = f" (stopped early), {batches}"
+        else:
+            where = " " + (bar(1.0, self.width) + " " if total else "") + batches
         numbers = metrics_text(self._logs)
-        return (
-            f"{ran}/{self._epochs} epochs{stopped} {full}{batches} batches in {duration(elapsed)}"
-            + (f": {numbers}" if numbers else "")
-        )
+        line = f"{ran}/{self._epochs} epochs{where} batches in {duration(elapsed)}"
+        return line + (f": {numbers}" if numbers else "")
 
     # The output.
     def _out(self) -> TextIO:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader import sandbox
+from grader.cluster import Connection, connection
 from grader.course import make_course, use_wal
 from grader.grade_pool import grade_locally, grade_on_cluster
 from grader.grade_store import (
@@ -45,7 +46,7 @@ def autograde(
     notebook_timeout: float | None = None,
     use_sandbox: bool = True,
     limits: sandbox.Limits | None = None,
-    scheduler: str | None = None,
+    scheduler: str | Connection | None = None,
     regrade: bool = False,
     on_result: Callable[[StudentResult], None] | None = None,
 ) -> list[StudentResult]:
@@ -53,7 +54,9 @@ def autograde(
 
     A failure (bad notebook, time limit, crash) is reported by student and file and leaves the
     others alone. With `use_sandbox` (the default) each kernel runs in the grading sandbox.
-    `scheduler` (`tcp://HOST:8786`) grades on a Dask cluster instead of `jobs` local threads.
+    `scheduler` (`tls://HOST:8786`, reached with the course's certificates in
+    `<course>/cluster/`, or a `grader.cluster.Connection`) grades on a Dask cluster instead of
+    `jobs` local threads.
     A task that could not finish (its workers died, a worker with another grader) is reported
     as an error and left out of the gradebook and the log, so the next run grades it.
     `on_result` is called with each result as it is committed.
@@ -80,7 +83,9 @@ def autograde(
         else:
             todo.append(item)
     if scheduler:
-        finished = grade_on_cluster(scheduler, released, todo, version, settings)
+        finished = grade_on_cluster(
+            connection(scheduler, course), released, todo, version, settings
+        )
     else:
         finished = grade_locally(jobs, released, todo, version, settings)
     for submission, result in finished:

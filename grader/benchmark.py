@@ -97,7 +97,8 @@ def benchmark(
                     used = f"peak memory {memory.peak / 2**30:5.2f} GiB"
                 else:
                     workers, threads = _cluster(scheduler)
-                    how = f"--scheduler {scheduler} ({workers} workers, {threads} threads)"
+                    address = getattr(scheduler, "address", scheduler)
+                    how = f"--scheduler {address} ({workers} workers, {threads} threads)"
                     used = "memory on the workers not measured"
                 lines.append(
                     f"{chapter} {how}: {seconds:7.1f} s in all, "
@@ -110,10 +111,11 @@ def benchmark(
     return "\n".join(lines)
 
 
-def _cluster(scheduler: str) -> tuple[int, int]:
+def _cluster(scheduler) -> tuple[int, int]:
     """The cluster's workers and threads, as the scheduler knows them now."""
-    from distributed import Client
+    from grader.cluster import connection
+    from grader.course import default_course
 
-    with Client(scheduler) as client:
+    with connection(scheduler, default_course()).client() as client:
         threads = client.nthreads()
     return len(threads), sum(threads.values())

@@ -9,10 +9,11 @@ from pathlib import Path
 from grader import sandbox
 from grader.autograde import autograde, format_results, format_summary_line
 from grader.benchmark import benchmark
+from grader.cluster import CERTS_DIR, ClusterRefused, Connection, make_certs
 from grader.collect import collect, parse_time
 from grader.course import default_course, set_db_url
 from grader.export import class_summary, export, format_summary, part_maxima, score_rows
-from grader.feedback import feedback
+from grader.feedback import FeedbackError, feedback
 from grader.lms import export_lms, read_roster_file
 from grader.paths import graded_chapters
 from grader.publish import PublishError, publish
@@ -72,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notebook-timeout", type=float, help="seconds per notebook (default: none)")
     p.add_argument(
         "--scheduler", metavar="ADDRESS",
-        help="grade on the Dask cluster at ADDRESS (tcp://HOST:8786), one task per submission",
+        help="grade on the Dask cluster at ADDRESS (tls://HOST:8786, with the course's "
+        "certificates from `cluster-certs`), one task per submission",
     )  # fmt: skip
+    _cluster_options(p)
     p.add_argument(
         "--regrade", action="store_true",
         help="grade every submission again, even those unchanged since their logged result",
@@ -111,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cell-timeout", type=int)
     p.add_argument("--no-sandbox", action="store_true")
     p.add_argument("--scheduler", metavar="ADDRESS", help="time the Dask cluster at ADDRESS")
+    _cluster_options(p)
+    p = sub.add_parser(
+        "cluster-certs", help="make the course's TLS authority and the cluster's certificates"
+    )
+    p.add_argument("--out", type=Path, help=f"folder (default: <course>/{CERTS_DIR})")
+    p.add_argument("--hosts", nargs="+", default=[], help="scheduler and worker names or IPs")
+    p.add_argument("--force", action="store_true", help="replace existing certificates")
     p = sub.add_parser("publish", help="write the public student repository (no solutions)")
     p.add_argument("dir", type=Path, help="a new or empty folder, or an earlier publish")
     p.add_argument("--url", help="its public URL, e.g. https://github.com/ORG/REPO: the book's "
@@ -146,17 +156,19 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_sandbox:
             print(sandbox.format_availability())
             print(f"Limits per kernel: {limits.describe()}")
-        results = autograde(
-            course, args.chapter, args.student, args.jobs, args.cell_timeout,
-            args.notebook_timeout, use_sandbox=not args.no_sandbox, limits=limits,
-            scheduler=args.scheduler, regrade=args.regrade,
-        )  # fmt: skip
+        try:
+            results = autograde(
+                course, args.chapter, args.student, args.jobs, args.cell_timeout,
+                args.notebook_timeout, use_sandbox=not args.no_sandbox, limits=limits,
+                scheduler=_connection(args, course), regrade=args.regrade,
+            )  # fmt: skip
+        except ClusterRefused as error:
+            raise SystemExit(f"not graded: {error}") from None
         print(format_results(results))
         print(format_summary_line(results))
         return 0 if all(r.status in {"graded", "missing"} for r in results) else 1
     elif args.command == "feedback":
-        pages = feedback(course, args.chapter)
-        print(f"{len(pages)} feedback pages in {course / 'feedback'}")
+        return _feedback(course, args.chapter)
     elif args.command == "export":
         paths, notes = export_lms(course, _chapters(args.chapters), args.to)
         for path in [*export(course, _chapters(args.chapters), args.to), *paths]:
@@ -168,8 +180,18 @@ def main(argv: list[str] | None = None) -> int:
         maxima = part_maxima(course, chapters)
         print(format_summary(class_summary(score_rows(course, chapters), maxima)))
     elif args.command == "benchmark":
-        benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
-                  use_sandbox=not args.no_sandbox, scheduler=args.scheduler)  # fmt: skip
+        try:
+            benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
+                      use_sandbox=not args.no_sandbox,
+                      scheduler=_connection(args, course))  # fmt: skip
+        except ClusterRefused as error:
+            raise SystemExit(f"not graded: {error}") from None
+    elif args.command == "cluster-certs":
+        try:
+            written = make_certs(args.out or course / CERTS_DIR, args.hosts, args.force)
+        except ClusterRefused as error:
+            raise SystemExit(str(error)) from None
+        print("\n".join(f"wrote {path}" for path in written))
     elif args.command == "publish":
         try:
             print(f"Published the student repository into {publish(args.dir, args.url)}")
@@ -178,6 +200,42 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "selftest":
         return _selftest(_chapters(args.chapters), args.jobs)
     return 0
+
+
+def _feedback(course: Path, chapter: str) -> int:
+    """Every student's page that could be made; one line for each that could not (exit 1)."""
+    try:
+        pages = feedback(course, chapter)
+    except FeedbackError as error:
+        pages = error.pages
+        for page, found in error.problems.items():
+            student = page.relative_to(course / "feedback").parts[0]
+            print(f"no feedback page for {student}: {', '.join(found)} (the page was deleted; "
+                  "the other students' pages are kept)")  # fmt: skip
+        if error.failure:
+            print(error.failure)
+        print(f"{len(pages)} feedback pages in {course / 'feedback'}")
+        return 1
+    print(f"{len(pages)} feedback pages in {course / 'feedback'}")
+    return 0
+
+
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--certs", type=Path, help=f"the cluster's certificates (default: "
+                   f"<course>/{CERTS_DIR}, made by `course-grade cluster-certs`)")  # fmt: skip
+    p.add_argument(
+        "--insecure-localhost", action="store_true",
+        help="allow a plain tcp:// scheduler on 127.0.0.1 (no TLS: a single-user machine only)",
+    )  # fmt: skip
+
+
+def _connection(args: argparse.Namespace, course: Path) -> Connection | None:
+    if not args.scheduler:
+        return None
+    certs = args.certs or course / CERTS_DIR
+    cluster = Connection(args.scheduler, certs, args.insecure_localhost)
+    cluster.check()
+    return cluster
 
 
 def _selftest(chapters: list[str], jobs: int) -> int:

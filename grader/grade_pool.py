@@ -4,13 +4,18 @@ Both run the same pure function, `grader.grade_task.grade_submission`, once per 
 yield each (submission, result) as it finishes, so that the instructor's process commits it at
 once (`grader.grade_store.commit`). A task that raised yields its exception instead.
 
-On a cluster (`course-grade autograde CHAPTER --scheduler tcp://HOST:8786`) each submission is
+On a cluster (`course-grade autograde CHAPTER --scheduler tls://HOST:8786`) each submission is
 one task with a key made of the chapter, the student and the hashes (the same submission with
 the same grader and settings is the same task). The chapter's notebooks travel once, as a task
 of their own that the grading tasks depend on: should the worker holding them die, the
 scheduler makes them again elsewhere. A worker that dies mid-task leaves that task to be rerun
 on another worker; one that kills `distributed.scheduler.allowed-failures` + 1 workers (3 by
 default) is given up with `KilledWorker`, reported, and graded again by the next run.
+
+The cluster is reached over mutual TLS with the course's certificates (`grader.cluster`). A
+worker runs `grade_task.grade_as_data`, which answers with plain data only; this process reads
+it as msgpack (a result serialized any other way, pickle included, is refused) and checks every
+field's type (`grade_task.result_from_data`) before anything is committed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,17 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Iterable, Iterator
 
-from grader.grade_task import Chapter, GradeResult, Settings, Submission, grade_submission
+from grader.cluster import Connection
+from grader.grade_task import (
+    Chapter,
+    GradeResult,
+    RemoteError,
+    Settings,
+    Submission,
+    grade_as_data,
+    grade_submission,
+    result_from_data,
+)
 
 Outcome = tuple[Submission, GradeResult | BaseException]
 
@@ -38,18 +53,18 @@ def grade_locally(
 
 
 def grade_on_cluster(
-    address: str, chapter: Chapter, submissions: Iterable[Submission], version: str,
+    cluster: Connection, chapter: Chapter, submissions: Iterable[Submission], version: str,
     settings: Settings, window: int | None = None,
 ) -> Iterator[Outcome]:  # fmt: skip
-    """Grade on the Dask cluster at `address`, keeping at most `window` tasks queued there.
+    """Grade on the Dask `cluster`, keeping at most `window` tasks queued there.
 
     The default window is four tasks per worker thread (at least 32): enough to keep every
     worker busy, few enough that 10,000 submissions never sit in the scheduler's memory at once.
     """
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     pending = list(submissions)
-    with Client(address) as client:
+    with cluster.client() as client:
         threads = sum(client.nthreads().values())
         window = window or max(32, 4 * threads)
         notebooks = client.submit(
@@ -62,7 +77,7 @@ def grade_on_cluster(
                 f"{version[:12]}-{settings.digest()[:8]}"
             )
             future = client.submit(
-                grade_submission, notebooks, submission, version, settings, key=key, retries=0
+                grade_as_data, notebooks, submission, version, settings, key=key, retries=0
             )
             owner[future.key] = submission
             return future
@@ -73,9 +88,9 @@ def grade_on_cluster(
         for future in queue:
             submission = owner.pop(future.key)
             try:
-                outcome: GradeResult | BaseException = future.result()
-            except Exception as error:  # KilledWorker, GraderMismatch, a grader crash
-                outcome = error
+                outcome: GradeResult | BaseException = result_from_data(future.result())
+            except Exception as error:  # KilledWorker; a result that is not plain data
+                outcome = RemoteError(f"{type(error).__name__}: {error}")
             future.release()
             if pending:
                 queue.add(send(pending.pop(0)))

@@ -1,9 +1,12 @@
 """`course-grade collect`: submissions from an LMS export or a folder tree into the course.
 
-Nothing in a submission is trusted: no symlink or special file (fifo, device, socket) is ever
-followed or read, only the notebook and nbgrader's `timestamp.txt` are copied (as regular
-files, mode 0600), and a student id must match `STUDENT_ID`; everything refused or skipped is
-reported with the reason.
+Nothing in a submission or a roster is trusted: no symlink or special file (fifo, device,
+socket) is ever followed or read, only the notebook is copied (a regular file, mode 0600), and
+a student id must match `STUDENT_ID`; everything refused or skipped is reported with the
+reason. A tree's own `timestamp.txt` is never read (`TREE_TIME`): the submission time is the
+notebook's file time as received, or the time in an LMS export's file name. Names from a
+roster reach nbgrader's gradebook (and its formgrader pages) only through `gradebook_name`: no
+markup, one short line.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ LMS_NAME = re.compile(
     r"(?: \(\d+\))?\.ipynb$"
 )
 TIMESTAMP = "timestamp.txt"
-COPIED = (NOTEBOOK, TIMESTAMP)  # all that is taken from a tree's <student>/<chapter>/ folder
+# A tree's own timestamp.txt may be the student's file: never read. The submission time of a
+# tree is the notebook's modification time as it lies in the tree (what the LMS download, the
+# unzip or the copy that made the tree recorded); an LMS export's is the time in its file name.
+TREE_TIME = "not read (a student can write it): the notebook's file time is the submission time"
 FILE_MODE = 0o600
 ID_RULE = "1-64 of A-Z a-z 0-9 . _ -, a letter or digit first, no '..'"
 
@@ -41,6 +47,23 @@ def valid_student_id(text: object) -> bool:
 def shown(text: str) -> str:
     """A name as a report shows it: as is when plain printable ASCII, else Python's ascii()."""
     return text if text.isascii() and text.isprintable() else ascii(text)
+
+
+NAME_CHARS = 100  # a first or last name, or an email, as the gradebook keeps it
+_NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def gradebook_name(text: object) -> str:
+    """A roster's name or email as nbgrader's gradebook may keep it: no markup, one short line.
+
+    nbgrader 0.9.6's formgrader page renders a student's first and last name unescaped
+    (templates/formgrade/formgrade_macros.html.j2: `{{ resources.last_name }}`), so a roster
+    name `<img src=x onerror=...>` would run script there. `<` and `>` become the look-alike
+    `‹` and `›` (no tag can open), control characters and line breaks a space, and the name is
+    cut at NAME_CHARS characters. The roster kept for `export` holds the LMS's own text.
+    """
+    text = _NOT_IN_NAMES.sub(" ", str(text or "")).replace("<", "\u2039").replace(">", "\u203a")
+    return " ".join(text.split())[:NAME_CHARS]
 
 
 def _invalid_id(text: str) -> str:
@@ -81,16 +104,6 @@ def parse_time(text: str) -> datetime:
     else:
         value = datetime.fromisoformat(text)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _stamp_time(text: str) -> datetime:
-    """The time of a `timestamp.txt`: as `parse_time` reads it, or as nbgrader does."""
-    try:
-        return parse_time(text)
-    except ValueError:
-        from nbgrader.utils import parse_utc
-
-        return parse_utc(text.strip()).replace(tzinfo=UTC)
 
 
 def read_roster(path: Path | None) -> list[str]:
@@ -166,23 +179,16 @@ def _collect_tree(course: Path, chapter: str, source: Path, report: CollectRepor
     return stamps
 
 
-def _copy_student(files: dict[str, Path], target: Path, where: str, report) -> datetime | None:
-    """Copy the notebook, and the timestamp when it is a time; return that time."""
-    stamp, text = None, b""
-    if TIMESTAMP in files:
-        with _open_regular(files[TIMESTAMP]) as reader:
-            text = reader.read(100)
-        try:
-            stamp = _stamp_time(text.decode())
-        except (ValueError, OverflowError, UnicodeDecodeError):
-            report.refused.append(f"{where}/{TIMESTAMP}: not a time, not copied")
+def _copy_student(files: dict[str, Path], target: Path, where: str, report) -> datetime:
+    """Copy the notebook; its time is the notebook's file time as received (`TREE_TIME`)."""
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    copy_regular(files[NOTEBOOK], target / NOTEBOOK)
-    if stamp is not None:
-        with _new_file(target / TIMESTAMP) as writer:
-            writer.write(text)
+    with _open_regular(files[NOTEBOOK]) as reader, _new_file(target / NOTEBOOK) as writer:
+        stamp = datetime.fromtimestamp(os.fstat(reader.fileno()).st_mtime, UTC)
+        shutil.copyfileobj(reader, writer)
+    with _new_file(target / TIMESTAMP) as writer:
+        writer.write(stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC").encode())
     return stamp
 
 
@@ -193,8 +199,10 @@ def _check_folder(folder: Path, where: str, report: CollectReport) -> dict[str, 
         mode = path.lstat().st_mode
         if _kind(mode):
             report.refused.append(f"{shown(where + '/' + path.name)}: {_kind(mode)}")
-        elif path.name in COPIED and stat.S_ISREG(mode):
+        elif path.name == NOTEBOOK and stat.S_ISREG(mode):
             files[path.name] = path
+        elif path.name == TIMESTAMP:
+            report.ignored.append(f"{shown(where + '/' + path.name)}: {TREE_TIME}")
         else:
             kind = "folder" if stat.S_ISDIR(mode) else "file"
             report.ignored.append(f"{shown(where + '/' + path.name)}: a {kind}, not collected")
@@ -266,7 +274,8 @@ def collect(
 
     `source` is either an LMS export (a flat folder of `<student>_<timestamp>_exercises.ipynb`
     files, collected with `nbgrader zip_collect`; the newest of duplicates is kept) or a tree
-    `<student>/<chapter>/exercises.ipynb` (optionally with nbgrader's `timestamp.txt`).
+    `<student>/<chapter>/exercises.ipynb`, whose time is the notebook's file time (a
+    `timestamp.txt` there is the student's to write: never read).
     Students of `roster` are added to the gradebook; those without a submission are `missing`
     (nbgrader scores them zero). With `due`, the chapter's due date is set and late ones listed.
     Symlinks, special files and invalid ids are refused; other files are ignored; both reported.
@@ -293,7 +302,8 @@ def collect(
         if due is not None:
             gb.update_or_create_assignment(chapter, duedate=due.replace(tzinfo=None))
         for student in sorted(set(known) | set(stamps)):
-            gb.update_or_create_student(student, **names.get(student, {}))
+            cleaned = {k: gradebook_name(v) for k, v in names.get(student, {}).items()}
+            gb.update_or_create_student(student, **cleaned)
     for student, stamp in stamps.items():
         if due is not None and stamp is not None and stamp > due:
             report.late[student] = (stamp - due).total_seconds()

@@ -1,15 +1,28 @@
 """`course-grade export` and `summary`: scores per student and part, statistics per part.
 
-Every text cell of the CSV files that a spreadsheet would read as a formula (it starts with
-`=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'` (OWASP's advice against
-CSV injection); numbers are written as numbers. The files are the instructor's alone (0600).
+Every CSV file the course writes (these, and canvas.csv and moodle.csv through `write_csv`) is
+made inert for spreadsheets, whichever separator the reader splits on (`,`, `;`, tab, `|`):
+
+- every text cell is quoted, and numbers (scores, points, counts: never negative) are written
+  unquoted as numbers, so an LMS import still reads them as numbers;
+- a text cell whose first visible character (after spaces and quotes) is `=`, `+`, `-`, `@`,
+  a tab or a carriage return gets a `'` in front (OWASP's advice against CSV injection);
+- inside a text cell, line breaks and tabs become spaces, and a `'` is put before a formula
+  character that follows a separator (`a;=cmd` becomes `a;'=cmd`): a reader that splits on
+  `;` where the file was written with `,` may start a cell there (a name `;=cmd|' /C calc'!A0`
+  becomes a formula in canvas.csv otherwise).
+
+The `'` shows in the spreadsheet; a name that needed one is rare, and the LMS matches students
+by id, never by name. The files are the instructor's alone (0600).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
+import re
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -20,13 +33,20 @@ from grader.paths import NOTEBOOK
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_MODE = 0o600
+_AFTER_SEPARATOR = re.compile(r"(?P<lead>[,;|][ \"]*)(?P<trigger>[=+\-@])")
+_LEADING = re.compile(r"^[ \"]*[=+\-@\t\r]")
 
 
 def csv_cell(value):
-    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a `'` first."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """A value as a CSV cell: a number stays a number; text is made inert (module docstring)."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int | float):
+        return value if math.isfinite(value) else ""
+    text = str(value)
+    lead = "'" if _LEADING.match(text) else ""
+    text = lead + re.sub(r"[\r\n\t\v\f]", " ", text)
+    return _AFTER_SEPARATOR.sub(lambda m: f"{m['lead']}'{m['trigger']}", text)
 
 
 def write_csv(path: Path, rows: list[dict], columns: list[str]) -> Path:
@@ -38,7 +58,7 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, CSV_MODE)
     os.fchmod(fd, CSV_MODE)
     with os.fdopen(fd, "w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow([csv_cell(column) for column in columns])
         for row in rows:
             writer.writerow([csv_cell(row.get(column, "")) for column in columns])

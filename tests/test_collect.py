@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.collect import collect, copy_regular, parse_time, valid_student_id
+from grader.collect import TREE_TIME, collect, copy_regular, parse_time, valid_student_id
 from grader.course import bin_dir, gradebook
 from grader.paths import NOTEBOOK
 
@@ -122,7 +122,10 @@ def test_lms_folder_refuses_symlinks_fifos_and_bad_ids(tmp_path):
 def _tree(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     alice = _notebook(tree / "alice" / CHAPTER / NOTEBOOK, "alice's work")
-    (alice.parent / "timestamp.txt").write_text("2025-03-01 10:00:00.000000 UTC")
+    # Alice's own timestamp.txt claims a month early; her notebook's file time is 10 h late.
+    (alice.parent / "timestamp.txt").write_text("2025-02-01 10:00:00.000000 UTC")
+    late = parse_time("20250301T100000Z").timestamp()
+    os.utime(alice, (late, late))
     (alice.parent / "notes.txt").write_text("my notes")
     (alice.parent / "data").mkdir()
     bob = _notebook(tree / "bob" / CHAPTER / NOTEBOOK, "bob's work")
@@ -137,6 +140,9 @@ def _tree(tmp_path: Path) -> Path:
     os.mkfifo(tree / "eve" / CHAPTER / NOTEBOOK)
     bad_stamp = _notebook(tree / "walt" / CHAPTER / NOTEBOOK, "walt's work")
     (bad_stamp.parent / "timestamp.txt").write_text("not a time\n" * 10)
+    early = parse_time("20250228T120000Z").timestamp()
+    for notebook in (bad_stamp, tree / "bob" / CHAPTER / NOTEBOOK):
+        os.utime(notebook, (early, early))
     for bad in TREE_BAD_IDS:
         _notebook(tree / bad / CHAPTER / NOTEBOOK, "attack")
     (tree / "README.txt").write_text("instructions")
@@ -158,7 +164,8 @@ def test_tree_refuses_symlinks_fifos_and_bad_ids(tmp_path):
     assert _refused(report, "trudy: a symlink")
     assert _refused(report, "oscar/01-kernels: a symlink")
     assert _refused(report, "eve/01-kernels/exercises.ipynb: a fifo")
-    assert _refused(report, "walt/01-kernels/timestamp.txt: not a time")
+    for student in ("alice", "walt"):  # never read: not the time, not even refused
+        assert f"{student}/01-kernels/timestamp.txt: {TREE_TIME}" in report.ignored
     for bad in TREE_BAD_IDS:
         shown = bad if bad.isascii() and bad.isprintable() else ascii(bad)
         assert _refused(report, f"{shown}: not a valid student id"), bad
@@ -169,12 +176,11 @@ def test_tree_refuses_symlinks_fifos_and_bad_ids(tmp_path):
 
     submitted = course / "submitted"
     assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "walt"]
-    assert sorted(p.name for p in (submitted / "alice" / CHAPTER).iterdir()) == [
-        NOTEBOOK,
-        "timestamp.txt",
-    ]
-    assert [p.name for p in (submitted / "bob" / CHAPTER).iterdir()] == [NOTEBOOK]
-    assert [p.name for p in (submitted / "walt" / CHAPTER).iterdir()] == [NOTEBOOK]
+    for student, when in (("alice", "2025-03-01 10:00:00"), ("bob", "2025-02-28 12:00:00"),
+                          ("walt", "2025-02-28 12:00:00")):  # fmt: skip
+        folder = submitted / student / CHAPTER
+        assert sorted(p.name for p in folder.iterdir()) == [NOTEBOOK, "timestamp.txt"]
+        assert (folder / "timestamp.txt").read_text() == f"{when}.000000 UTC"
     assert "bob's work" in (submitted / "bob" / CHAPTER / NOTEBOOK).read_text()
     _assert_private_and_clean(course)
     with gradebook(course) as gb:

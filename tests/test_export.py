@@ -38,7 +38,22 @@ def _mode(path: Path) -> int:
 
 @pytest.mark.parametrize("text", FORMULAS)
 def test_formula_text_gets_a_quote(text):
-    assert csv_cell(text) == "'" + text
+    assert csv_cell(text) == "'" + text.replace("\t", " ").replace("\r", " ")
+
+
+@pytest.mark.parametrize(
+    ("text", "inert"),
+    [
+        (";=cmd|' /C calc'!A0", ";'=cmd|' /C calc'!A0"),  # a cell for a reader splitting on ;
+        ("Doe, =1+1", "Doe, '=1+1"),
+        ('x|"@SUM(1)', "x|\"'@SUM(1)"),
+        ("Lee\n=2+2", "Lee =2+2"),  # no line breaks: a row of its own for another reader
+        (' "=1', "' \"=1"),
+        ("a-b; c", "a-b; c"),
+    ],
+)
+def test_a_formula_after_any_separator_is_inert(text, inert):
+    assert csv_cell(text) == inert
 
 
 @pytest.mark.parametrize("value", ["alice", "a=b", "", 1.5, -2.5, 0, -3])
@@ -53,7 +68,7 @@ def test_write_csv_escapes_every_cell_and_is_private(tmp_path):
     write_csv(path, rows, ["student", "score", "=part"])
     table = _read(path)
     assert table[0] == ["student", "score", "'=part"]
-    assert [row[0] for row in table[1:]] == ["'" + text for text in FORMULAS] + ["alice"]
+    assert [row[0] for row in table[1:]] == [csv_cell(text) for text in FORMULAS] + ["alice"]
     assert {row[1] for row in table[1:]} == {"-2.5", "3.0"}  # numbers stay numbers
     assert table[-1] == ["alice", "3.0", ""]
     assert all(row[2] == "'-x" for row in table[1:-1])

@@ -15,8 +15,11 @@ Real course folders and nbgrader gradebooks; `collect` takes a `<student>/<chapt
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -247,3 +250,72 @@ def test_bad_roster_files_are_refused_and_lose_nothing(tmp_path):
               str(not_lms)])  # fmt: skip
     assert not (course / "submitted" / "zoe-m").exists()
     assert kept.read_text() == before and json.loads(before)["lms"] == "canvas"
+
+
+HOSTILE = [";=cmd|' /C calc'!A0", '=HYPERLINK("http://x";"y")', "+1+1", "@SUM(1)", "\tTab",
+           "<img src=x onerror=alert(1)>", "Doe, =1+1", "Lee\n=2+2", '" -3']  # fmt: skip
+TRIGGER = re.compile(r'^[ "]*[=+\-@\t\r]')
+
+
+def _formgrade_page(notebook: Path, first: str | None, last: str | None) -> str:
+    """nbgrader 0.9.6's formgrader page of one submission, rendered as its handler does
+    (server_extensions/formgrader/handlers.py: HTMLExporter, template 'formgrade')."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"assignment_id": CHAPTERS[0], "notebook_id": "exercises", "submission_id": "1",
+                 "index": 0, "total": 1, "base_url": "", "student": "u5", "first_name": first,
+                 "last_name": last, "notebook_path": "x"}  # fmt: skip
+    return HTMLExporter(config=config).from_filename(str(notebook), resources=resources)[0]
+
+
+def test_hostile_roster_names_reach_no_spreadsheet_formula_and_no_markup(tmp_path):
+    """Canvas and Moodle rosters full of formulas and markup, through `collect --roster`, a
+    graded chapter and `export`: every cell of every CSV, read with `,`, `;`, tab or `|`, is a
+    number or starts with no formula character; the gradebook keeps no `<`, and nbgrader's
+    formgrader page (which does not escape names) shows the name as text."""
+    course = tmp_path / "course"
+    ids = [f"u{i}" for i in range(len(HOSTILE))]
+    canvas = [CANVAS_DOC_HEADER] + [[f"{t}, {t}", str(100 + i), "", f"u{i}", t]
+                                    for i, t in enumerate(HOSTILE)]  # fmt: skip
+    moodle = [["First name", "Last name", "ID number", "Email address"]]
+    moodle += [[t, t, f"u{i}", f"{t}@example.org"] for i, t in enumerate(HOSTILE)]
+    for name, rows, delimiter in (("c.csv", canvas, ";"), ("m.csv", moodle, ",")):
+        roster = _write(tmp_path / name, rows, delimiter)
+        tree = _tree(tmp_path / name.replace(".", "-"), ids[:3])
+        assert main(["--course", str(course), "collect", CHAPTERS[0], str(tree),
+                     "--roster", str(roster)]) == 0  # fmt: skip
+    _grade(course, {"u0": {"01-kernels": 3.0}, "u1": {"01-kernels": 1.5}, "u5": {}})
+    assert main(["--course", str(course), "export", *CHAPTERS]) == 0
+    written = sorted((course / "exports").glob("*.csv"))
+    assert [p.name for p in written] == ["canvas.csv", "moodle.csv", "scores.csv", "summary.csv"]
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        for delimiter in (",", ";", "\t", "|"):
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+                for cell in row:
+                    if TRIGGER.match(cell):
+                        float(cell)  # only a real number may start with "-" (none does here)
+    canvas_rows = _by(_read(course / "exports" / "canvas.csv"), "SIS Login ID")
+    assert canvas_rows["u0"]["Student"] == ";'=cmd|' /C calc'!A0, ;'=cmd|' /C calc'!A0"
+    assert canvas_rows["u2"]["Student"] == "'+1+1, '+1+1" and canvas_rows["u0"]["01-kernels"] == "3"
+    scores = (course / "exports" / "scores.csv").read_text()
+    assert '"u1","01-kernels",1.0,0.5,1.5,3.0' in scores  # numbers written as numbers
+
+    with sqlite3.connect(course / "gradebook.db") as db:
+        names = db.execute("SELECT id, first_name, last_name, email FROM student").fetchall()
+    assert len(names) == len(HOSTILE)
+    assert not [row for row in names if any("<" in (cell or "") for cell in row)], names
+    stored = {row[0]: row for row in names}
+    assert stored["u5"][1] == "\u2039img src=x onerror=alert(1)\u203a"
+    assert stored["u7"][2] == "Lee =2+2"  # one line
+    notebook = _tree(tmp_path / "page", ["u5"]) / "u5" / CHAPTERS[0] / NOTEBOOK
+    raw = _formgrade_page(notebook, HOSTILE[5], HOSTILE[5])
+    assert 'onerror="alert(1)"' in raw  # the template would run the roster's markup
+    page = _formgrade_page(notebook, stored["u5"][1], stored["u5"][2])
+    assert "onerror" not in page.replace("onerror=alert(1)\u203a", "")
+    assert "\u2039img src=x onerror=alert(1)\u203a" in page

@@ -48,9 +48,10 @@ GLUE_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\{glue(?::\w+)?\}\s+(?P<name>\S
 QUESTION = re.compile(r"^(\d+)\.\s")
 FOLD = re.compile(r"^\s+(?:`{3,}|:{3,})\{(?:dropdown|admonition)\}")
 # "with augmentation: 0.9812 > without: 0.9701": a number, a comparison, a label, a number.
+NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e-?\d+)?"  # 0.97, 18,496, 2e-08
 COMPARISON = re.compile(
-    r"(?P<left>-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*%?\s*(?P<op>>=|<=|>|<|==)\s*"
-    r"(?P<label>[A-Za-z][^:<>=\n]{0,60}):\s*(?P<right>-?\d+(?:\.\d+)?(?:e-?\d+)?)"
+    rf"(?P<left>{NUMBER})\s*%?\s*(?P<op>>=|<=|>|<|==)\s*"
+    rf"(?P<label>[A-Za-z][^:<>=\n]{{0,60}}):\s*(?P<right>{NUMBER})"
 )
 
 
@@ -255,6 +256,12 @@ def test_comparisons_are_read_as_printed():
     (found,) = comparisons_in(line)
     assert found == (0.9812, ">", "without", 0.9701)
     assert holds(*found) and not holds(0.9701, ">", "x", 0.9812)
+    assert comparisons_in("two 3x3: 18,496 < one 5x5: 25,632 parameters") == [
+        (18496.0, "<", "one 5x5", 25632.0)
+    ]
+    assert comparisons_in("changed: pooled cells 66% < pixels: 80%") == [
+        (66.0, "<", "pixels", 80.0)
+    ]
 
 
 # ---------------------------------------------------------------- slow checks: executed lessons
@@ -276,9 +283,13 @@ def printed_lines(nb) -> list[str]:
 
 def comparisons_in(text: str) -> list[tuple[float, str, str, float]]:
     return [
-        (float(m["left"]), m["op"], m["label"].strip(), float(m["right"]))
+        (_number(m["left"]), m["op"], m["label"].strip(), _number(m["right"]))
         for m in COMPARISON.finditer(text)
     ]
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
 
 
 def comparisons(nb) -> list[tuple[float, str, str, float]]:
@@ -333,3 +344,65 @@ def test_every_printed_comparison_is_true(lesson, staged_book):
 
 
 # ---------------------------------------------------------------- each chapter's own claims
+
+
+def _lines_with(nb, text: str) -> list[str]:
+    found = [line for line in printed_lines(nb) if text in line]
+    assert found, f"no printed line contains {text!r}"
+    return found
+
+
+@pytest.mark.slow
+def test_ch01_both_gradients_by_hand_equal_the_tapes_and_the_flip_matters(staged_book):
+    nb = executed(staged_book, "01-kernels")
+    for what in ("dL/dw, x ⋆ delta vs GradientTape", "dL/dx, flipped kernel vs GradientTape"):
+        (line,) = _lines_with(nb, what)
+        assert float(line.rsplit(" ", 1)[1]) < 1e-4, line
+    ((left, op, label, right),) = [c for c in comparisons(nb) if c[2] == "with the flip"]
+    assert op == ">" and left > 1 and right < 1e-4, (left, op, right)
+    (line,) = _lines_with(nb, "largest difference from the tape's")
+    assert float(line.rsplit(" ", 1)[1]) < 1e-5, line
+
+
+@pytest.mark.slow
+def test_ch02_window_i_starts_at_i_times_s_minus_before(staged_book):
+    nb = executed(staged_book, "02-padding")
+    starts = re.compile(r"s=(\d+): before=(\d+), windows start at rows \[([-\d, ]+)\]")
+    cases = [starts.search(line) for line in _lines_with(nb, "windows start at rows")]
+    assert len(cases) >= 4 and all(cases)
+    for case in cases:
+        stride, before = int(case[1]), int(case[2])
+        rows = [int(v) for v in case[3].split(",")]
+        assert rows == [i * stride - before for i in range(len(rows))], case[0]
+    # The claim the old note got wrong: with padding on top, window 0 starts above the image.
+    assert any(int(case[2]) > 0 and case[3].startswith("-1") for case in cases)
+
+
+@pytest.mark.slow
+def test_ch03_a_3x3_stride_reads_every_pixel_and_pooling_sees_more(staged_book):
+    nb = executed(staged_book, "03-stride")
+    read_by = re.compile(r"(\d)x\d kernel, stride 2: .* (\d+)% of the pixels by none")
+    shares = {m[1]: int(m[2]) for line in printed_lines(nb) if (m := read_by.search(line))}
+    assert shares == {"3": 0, "1": 75}, shares
+    (line,) = _lines_with(nb, "pooled value larger than the strided one")
+    assert int(re.search(r"(\d+)%", line)[1]) > 0, line
+
+
+@pytest.mark.slow
+def test_ch03_stacked_3x3_layers_have_fewer_parameters_and_the_same_field(staged_book):
+    nb = executed(staged_book, "03-stride")
+    found = {c[2]: c for c in comparisons(nb) if c[2] in ("one 5x5", "one 7x7")}
+    assert set(found) == {"one 5x5", "one 7x7"}, comparisons(nb)
+    for left, op, _label, right in found.values():
+        assert op == "<" and left < right
+    assert _lines_with(nb, "both 5x5") and _lines_with(nb, "both 7x7")
+
+
+@pytest.mark.slow
+def test_ch04_pooling_absorbs_some_one_pixel_shifts(staged_book):
+    nb = executed(staged_book, "04-pooling")
+    by_label = {c[2]: c for c in comparisons(nb)}
+    cells, op, _, pixels = by_label["pixels"]
+    assert op == "<" and 0 < cells < pixels, by_label["pixels"]
+    inside, op, _, across = by_label["maximum across"]
+    assert op == ">" and inside > 50 and across < 10, by_label["maximum across"]

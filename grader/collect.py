@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.course import gradebook, make_course, nbgrader
+from grader.names import gradebook_name
 from grader.paths import NOTEBOOK
 
 # The one pattern of a student id, for every source (LMS, tree, roster) and every command.
@@ -47,23 +48,6 @@ def valid_student_id(text: object) -> bool:
 def shown(text: str) -> str:
     """A name as a report shows it: as is when plain printable ASCII, else Python's ascii()."""
     return text if text.isascii() and text.isprintable() else ascii(text)
-
-
-NAME_CHARS = 100  # a first or last name, or an email, as the gradebook keeps it
-_NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def gradebook_name(text: object) -> str:
-    """A roster's name or email as nbgrader's gradebook may keep it: no markup, one short line.
-
-    nbgrader 0.9.6's formgrader page renders a student's first and last name unescaped
-    (templates/formgrade/formgrade_macros.html.j2: `{{ resources.last_name }}`), so a roster
-    name `<img src=x onerror=...>` would run script there. `<` and `>` become the look-alike
-    `‹` and `›` (no tag can open), control characters and line breaks a space, and the name is
-    cut at NAME_CHARS characters. The roster kept for `export` holds the LMS's own text.
-    """
-    text = _NOT_IN_NAMES.sub(" ", str(text or "")).replace("<", "\u2039").replace(">", "\u203a")
-    return " ".join(text.split())[:NAME_CHARS]
 
 
 def _invalid_id(text: str) -> str:

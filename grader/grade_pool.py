@@ -13,9 +13,9 @@ on another worker; one that kills `distributed.scheduler.allowed-failures` + 1 w
 default) is given up with `KilledWorker`, reported, and graded again by the next run.
 
 The cluster is reached over mutual TLS with the course's certificates (`grader.cluster`). A
-worker runs `grade_task.grade_as_data`, which answers with plain data only; this process reads
+worker runs `task_data.grade_as_data`, which answers with plain data only; this process reads
 it as msgpack (a result serialized any other way, pickle included, is refused) and checks every
-field's type (`grade_task.result_from_data`) before anything is committed.
+field's type (`task_data.result_from_data`) before anything is committed.
 """
 
 from __future__ import annotations
@@ -24,16 +24,8 @@ import concurrent.futures
 from collections.abc import Iterable, Iterator
 
 from grader.cluster import Connection
-from grader.grade_task import (
-    Chapter,
-    GradeResult,
-    RemoteError,
-    Settings,
-    Submission,
-    grade_as_data,
-    grade_submission,
-    result_from_data,
-)
+from grader.grade_task import Chapter, GradeResult, Settings, Submission, grade_submission
+from grader.task_data import RemoteError, grade_as_data, result_from_data
 
 Outcome = tuple[Submission, GradeResult | BaseException]
 

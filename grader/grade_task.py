@@ -24,7 +24,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -44,10 +44,6 @@ class GraderMismatch(RuntimeError):
 
 class SandboxMissing(RuntimeError):
     """The sandbox was asked for and this machine cannot build its walls: it must not grade."""
-
-
-class RemoteError(RuntimeError):
-    """A task's failure as the worker reported it, in words (never an unpickled exception)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +89,7 @@ class Settings:
     use_sandbox: bool = True
     memory_bytes: int = sandbox.Limits().memory_bytes
     processes: int = sandbox.Limits().processes
+    part_timeout: int = 120  # seconds for all the grader's tests of one part
 
     def digest(self) -> str:
         return _sha256(json.dumps(asdict(self), sort_keys=True).encode())[:16]
@@ -146,6 +143,7 @@ def grade_submission(
             course, chapter.name, submission.student, settings.cell_timeout,
             settings.notebook_timeout, use_sandbox=settings.use_sandbox,
             limits=sandbox.Limits(settings.memory_bytes, settings.processes),
+            part_timeout=settings.part_timeout,
         )  # fmt: skip
         outcome.sha256, outcome.grader_version = submission.sha256, version
         outcome.settings, outcome.worker = settings.digest(), socket.gethostname()
@@ -172,83 +170,6 @@ def check_walls(settings: Settings) -> None:
             "Install bubblewrap and run the grader (or its `dask worker`) as root, or, knowing "
             "what the kernels may then do, grade with --no-sandbox"
         )
-
-
-def grade_as_data(
-    chapter: Chapter, submission: Submission, version: str, settings: Settings
-) -> dict:
-    """`grade_submission` for a Dask worker: plain data out, a failure in words, never raised.
-
-    What a worker sends back is read by the instructor's process as msgpack data only
-    (`grader.cluster.Connection.client`), and turned back into a result by `result_from_data`.
-    """
-    try:
-        return {"result": asdict(grade_submission(chapter, submission, version, settings))}
-    except Exception as error:
-        return {"error": type(error).__name__, "message": str(error)[:4000]}
-
-
-_OUTCOME_TYPES = {f.name: f.type for f in fields(StudentResult)}
-_RESULT_TYPES = {f.name: f.type for f in fields(GradeResult)}
-
-
-def result_from_data(data: object) -> GradeResult | RemoteError:
-    """A worker's answer, checked field by field against the result's types, as objects."""
-    if not isinstance(data, dict):
-        return RemoteError(f"the worker's answer is not a result ({type(data).__name__})")
-    if set(data) == {"error", "message"}:
-        name, message = data["error"], data["message"]
-        if isinstance(name, str) and isinstance(message, str):
-            return RemoteError(f"{name[:80]}: {message[:4000]}")
-    result = data.get("result") if set(data) == {"result"} else None
-    if not isinstance(result, dict) or not isinstance(result.get("outcome"), dict):
-        return RemoteError("the worker's answer is not a result")
-    try:
-        outcome = StudentResult(**_checked(result["outcome"], _OUTCOME_TYPES))
-        rest = _checked({k: v for k, v in result.items() if k != "outcome"}, _RESULT_TYPES)
-    except (TypeError, ValueError) as error:
-        return RemoteError(f"the worker's answer is malformed: {error}")
-    return GradeResult(outcome, **rest)
-
-
-def _checked(values: dict, types: dict[str, str]) -> dict:
-    """`values` if every key is a field and every value matches its annotation's plain type."""
-    for key, value in values.items():
-        if key not in types or key == "outcome":
-            raise ValueError(f"unexpected field {key!r}")
-        if not _is(value, types[key].replace(" ", "")):
-            raise TypeError(f"{key}: {type(value).__name__} where {types[key]} belongs")
-    return values
-
-
-def _is(value: object, annotation: str) -> bool:
-    """Whether `value` fits a plain annotation such as `dict[str,float|None]` (no objects)."""
-    options = _split(annotation, "|")
-    if len(options) > 1:
-        return any(_is(value, option) for option in options)
-    plain = {"str": str, "bytes": bytes, "bool": bool, "None": type(None)}
-    if annotation in plain:
-        return type(value) is plain[annotation]
-    if annotation in {"int", "float"}:  # msgpack keeps 2.0 a float, and 2 may stand for 2.0
-        kinds = (int,) if annotation == "int" else (int, float)
-        return type(value) in kinds
-    if annotation.startswith("list[") and isinstance(value, list | tuple):
-        return all(_is(item, annotation[5:-1]) for item in value)
-    if annotation.startswith("dict[") and type(value) is dict:
-        key, item = _split(annotation[5:-1], ",")
-        return all(_is(k, key) and _is(v, item) for k, v in value.items())
-    return False
-
-
-def _split(text: str, sep: str) -> list[str]:
-    """`text` split at `sep` outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += {"[": 1, "]": -1}.get(char, 0)
-        if char == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    return [*parts, text[start:]]
 
 
 def _task_course(root: Path, chapter: Chapter, submission: Submission, settings) -> Path:

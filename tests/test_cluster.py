@@ -13,8 +13,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from grader.cli import main
 from grader.cluster import ROLES, ClusterRefused, Connection, cert_files, make_certs
-from grader.grade_task import GradeResult, RemoteError, result_from_data
+from grader.grade_task import GradeResult
 from grader.nbgrader_run import StudentResult
+from grader.task_data import RemoteError, result_from_data
 
 
 def test_cluster_certs_are_private_and_signed_by_the_course(tmp_path):

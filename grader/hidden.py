@@ -15,6 +15,7 @@ scores zero: a part's score is the lower of the two.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import sys
@@ -22,16 +23,22 @@ import threading
 from pathlib import Path
 
 import nbformat
+import zmq
+import zmq.asyncio
+from jupyter_core.utils import ensure_async
+from nbclient.util import run_hook
 from nbformat.notebooknode import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer
 
-from grader import notebooks
+from grader import failure_text, notebooks, remote
 from grader.course import HIDDEN
-from grader.remote import ForgedReply, KernelLink, StudentCodeError
+from grader.remote import ForgedReply, KernelLink
 
 FAILED = "HiddenTestFailed"  # ename of a failure found by the grader
 VERDICTS = "course_grader"  # notebook metadata key with the grader's verdict per part
+DETAILS = "course_grader_details"  # what the instructor reads about each failure (not shown)
 FORGED_NOTE = "(not a reply the grader's code sends: flagged for review)"
 
 
@@ -56,7 +63,22 @@ def failure_output(message: str) -> NotebookNode:
 
 
 class ExecuteAndGrade(Execute):
-    """nbgrader's Execute, then every test cell's visible and hidden tests in this process."""
+    """nbgrader's Execute, then every test cell's visible and hidden tests in this process.
+
+    The grader owns the tests' namespace: its set-up cells' names (`np`, `checks`, `kernel`,
+    ...) are bound first and can never be replaced; the kernel is asked only for the names the
+    reference answer cells define, and a reply naming anything else is refused and flagged.
+    The kernel's sockets drop any message over `remote.MAX_MESSAGE_BYTES` before it is decoded,
+    each part's tests share `part_timeout` seconds, and the models the kernel sends are
+    interpreted by a judge process of their own (`grader.judge`), never in this one.
+    """
+
+    part_timeout = Integer(
+        120, help="seconds for all the grader's tests of one part (the kernel is interrupted)"
+    ).tag(config=True)
+    judge_walls = Bool(
+        True, help="interpret student models in the judge's sandbox (False: no walls, tests)"
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         info = resources.get("nbgrader", {}) if resources else {}
@@ -66,44 +88,149 @@ class ExecuteAndGrade(Execute):
         self._hidden_source = source
         return super().preprocess(nb, resources, km)
 
+    async def async_start_new_kernel_client(self):
+        """nbclient's, with a context whose sockets refuse messages over the cap unread."""
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, remote.MAX_MESSAGE_BYTES)
+        try:
+            self.kc = self.km.client(context=context)
+            await ensure_async(self.kc.start_channels())
+            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        except Exception:
+            await self._async_cleanup_kernel()
+            raise
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
     # nbconvert's ExecutePreprocessor.preprocess runs every cell through preprocess_cell inside
     # `setup_kernel()`; after the last cell, while the kernel still runs, grade the tests here.
     def preprocess_cell(self, cell, resources, index):
         cell, resources = super().preprocess_cell(cell, resources, index)
         if index == len(self.nb.cells) - 1:
-            self.grade_in_grader()
+            with judge_for(self.judge_walls) as judge:
+                self.grade_in_grader(judge)
         return cell, resources
 
-    def grade_in_grader(self) -> None:
+    def grade_in_grader(self, judge=None) -> None:
         source = self._hidden_source
         by_id = {notebooks.grade_id(c): c for c in source.cells if notebooks.grade_id(c)}
-        answer_names = [
-            name
-            for cell in source.cells
-            if notebooks.is_answer_cell(cell)
-            for name in notebooks.defined_names(cell.source)
-        ]
-        link = KernelLink(self, timeout=self.timeout or 300)
+        link = KernelLink(self, timeout=self.timeout or 300, judge=judge)
         namespace: dict = {"__name__": "__grader__"}
         setup_error = None
         try:
             _run_quietly(_grader_setup(source), namespace, "the course's set-up cells")
-            link.start()
-            namespace.update(link.describe(answer_names))
             namespace["kernel"] = link
+            link.start()
+            link.begin_part(self.part_timeout)
+            namespace.update(_answers(link, answer_names(source, namespace)))
         except Exception as error:  # the kernel is gone or answers nonsense: every part fails
             note = f" {FORGED_NOTE}" if isinstance(error, ForgedReply) else ""
             setup_error = f"the grader could not reach your answers: {error}{note}"
-        verdicts = {}
+        verdicts, details = {}, {}
         for cell in self.nb.cells:
             gid = notebooks.grade_id(cell)
             if not notebooks.is_test_cell(cell) or gid not in by_id:
                 continue
-            problem = setup_error or _run_test(by_id[gid], namespace, gid)
+            link.begin_part(self.part_timeout)
+            problem, detail = (setup_error, "") if setup_error else _run_test(
+                by_id[gid], dict(namespace), gid
+            )  # fmt: skip
             verdicts[gid] = problem or "passed"
-            if problem and not scores_zero(cell):
-                cell.outputs.insert(0, failure_output(problem))
+            if detail:
+                details[gid] = detail
+            decide(cell, problem)
         self.nb.metadata[VERDICTS] = verdicts
+        self.nb.metadata[DETAILS] = details
+
+
+def _answers(link: KernelLink, names: list[str]) -> dict:
+    """Each answer name's stand-in, asked one at a time: a value the grader cannot read (over a
+    size limit, malformed) fails the parts that use it, not the whole notebook."""
+    found: dict = {}
+    for name in names:
+        try:
+            found.update(link.describe([name]))
+        except (ForgedReply, remote.KernelUnavailable):
+            raise
+        except remote.StudentCodeError as error:
+            found[name] = Unreadable(name, error)
+    return found
+
+
+class Unreadable:
+    """An answer the kernel holds but could not send as data: any use of it fails, saying why."""
+
+    def __init__(self, name: str, error: remote.StudentCodeError) -> None:
+        self._why = remote.StudentCodeError(f"{name} could not be read ({error})", error.detail)
+
+    def _fail(self, *args, **kwargs):
+        raise self._why
+
+    __call__ = __iter__ = __len__ = __bool__ = __array__ = __getitem__ = _fail
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise self._why
+
+
+def answer_names(source: nbformat.NotebookNode, grader_names: dict) -> list[str]:
+    """The names the tests may take from the kernel: those the reference answer cells define,
+    less the grader's own (set-up names, builtins, dunders), which the kernel never provides."""
+    names = [
+        name
+        for cell in source.cells
+        if notebooks.is_answer_cell(cell)
+        for name in notebooks.defined_names(cell.source)
+    ]
+    reserved = set(grader_names) | set(dir(builtins))
+    return [n for n in dict.fromkeys(names) if n not in reserved and not n.startswith("__")]
+
+
+@contextlib.contextmanager
+def judge_for(walls: bool):
+    """The submission's judge (`grader.judge`), started on first use and closed after."""
+    if True:  # until the judge lands (grader/judge.py): the legacy in-process loader
+        yield LegacyModels()
+        return
+    from grader.judge import Judge
+
+    judge = Judge(walls=walls)
+    try:
+        yield judge
+    finally:
+        judge.close()
+
+
+class LegacyModels:
+    """Stand-in for the judge while it is built: loads with safe_mode in this process."""
+
+    def model(self, data: bytes):
+        return remote._load_model(data)
+
+
+def decide(cell: nbformat.NotebookNode, problem: str | None) -> None:
+    """Make nbgrader's score of a test cell the grader's verdict, and only that.
+
+    A failure goes first (nbgrader scores the cell zero); on a pass, what would make nbgrader
+    score zero although the grader's own run passed (a warning on stderr, an error the
+    student's code caused in the kernel's copy of the visible checks) is kept as plain output.
+    """
+    if problem:
+        if not scores_zero(cell):
+            cell.outputs.insert(0, failure_output(problem))
+        return
+    kept = []
+    for output in cell.outputs:
+        if output.output_type == "stream" and output.get("name") == "stderr":
+            output = nbformat.v4.new_output("stream", name="stdout", text=output.get("text", ""))
+        elif output.output_type == "error":
+            text = f"In your kernel: {output.get('ename', '')}: {output.get('evalue', '')}\n"
+            text += "(the grader's own run of this cell's checks passed)\n"
+            output = nbformat.v4.new_output("stream", name="stdout", text=text)
+        kept.append(output)
+    cell.outputs = kept
 
 
 def forged_parts(nb: nbformat.NotebookNode) -> list[str]:
@@ -139,23 +266,25 @@ def _grader_setup(source: nbformat.NotebookNode) -> str:
     )
 
 
-def _run_quietly(code: str, namespace: dict, name: str) -> None:
+def _run_quietly(code: str, namespace: dict, name: str, compiled_as: str | None = None) -> None:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        exec(compile(code, f"<{name}>", "exec"), namespace)
+        exec(compile(code, compiled_as or f"<{name}>", "exec"), namespace)
 
 
-def _run_test(cell: nbformat.NotebookNode, namespace: dict, gid: str) -> str | None:
-    """None when the test cell's visible and hidden tests pass here, else what went wrong."""
-    try:
-        _run_quietly(notebooks.grader_test_source(cell), namespace, f"tests of {gid}")
-    except ForgedReply as error:
-        return f"{error} {FORGED_NOTE}"
-    except StudentCodeError as error:
-        return str(error)
-    except NameError as error:
-        return f"{error}: run the answer cell without errors (is the answer written?)"
-    except AssertionError as error:
-        return str(error) or "a check failed"
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    return None
+def _run_test(cell: nbformat.NotebookNode, namespace: dict, gid: str) -> tuple[str | None, str]:
+    """(None, "") when the test cell's visible and hidden tests pass here, else what the student
+    reads and what the instructor reads. A hidden test's failure is told in its own words
+    (`grader.failure_text`): never the inputs, the expected values or the kernel's text."""
+    for number, (code, hidden) in enumerate(notebooks.grader_test_segments(cell)):
+        filename = f"<{'hidden' if hidden else 'visible'} tests of {gid}, part {number}>"
+        try:
+            _run_quietly(code, namespace, filename, compiled_as=filename)
+        except Exception as error:
+            text = (
+                failure_text.hidden_failure(code, filename, error) if hidden
+                else failure_text.visible_failure(error)
+            )  # fmt: skip
+            if isinstance(error, ForgedReply):
+                text = f"{text} {FORGED_NOTE}"
+            return text, failure_text.instructor_detail(error)
+    return None, ""

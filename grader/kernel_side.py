@@ -83,19 +83,19 @@ class CourseProbe:
             return {"t": "bool", "v": value}
         if isinstance(value, int):
             return {"t": "int", "v": str(int(value))}
-        if isinstance(value, float):
-            return {"t": "float", "v": repr(float(value))}
-        if isinstance(value, str):
-            return {"t": "str", "v": str(value)}
-        if isinstance(value, bytes | bytearray):
-            return {"t": "bytes", "v": base64.b64encode(bytes(value)).decode("ascii")}
-        if np is not None and isinstance(value, np.ndarray | np.generic):
+        if np is not None and isinstance(value, np.ndarray | np.generic):  # np.float64: a float
             kind = "ndarray" if isinstance(value, np.ndarray) else "npscalar"
             array = np.asarray(value)
             if array.dtype.hasobject:
                 items = [self.encode(v, depth + 1) for v in array.ravel().tolist()]
                 return {"t": "objarray", "shape": list(array.shape), "items": items}
             return {"t": kind, "npy": self._npy(array)}
+        if isinstance(value, float):
+            return {"t": "float", "v": repr(float(value))}
+        if isinstance(value, str):
+            return {"t": "str", "v": str(value)}
+        if isinstance(value, bytes | bytearray):
+            return {"t": "bytes", "v": base64.b64encode(bytes(value)).decode("ascii")}
         module = type(value).__module__ or ""
         if module.startswith(("tensorflow", "keras")) and hasattr(value, "numpy"):
             try:

@@ -100,6 +100,25 @@ def grader_test_source(cell: nbformat.NotebookNode) -> str:
     return HIDDEN_REGION.sub(lambda m: next(regions), cell.source)
 
 
+def grader_test_segments(cell: nbformat.NotebookNode) -> list[tuple[str, bool]]:
+    """The code the grader runs for a test cell, in order, as (code, is_hidden) pieces.
+
+    The visible code and each hidden region, as `grader_test_source` joins them; with
+    `HIDDEN_ONLY` as the hidden region's first line, the hidden regions alone. A failure is
+    told in full in a visible piece and in the test's own words in a hidden one
+    (`grader.failure_text`).
+    """
+    bodies = [match["body"] for match in HIDDEN_BODY.finditer(cell.source)]
+    if bodies and bodies[0].lstrip().startswith(HIDDEN_ONLY):
+        return [(body, True) for body in bodies]
+    pieces, end = [], 0
+    for match, body in zip(HIDDEN_REGION.finditer(cell.source), bodies, strict=True):
+        pieces += [(cell.source[end : match.start()], False), (body, True)]
+        end = match.end()
+    pieces.append((cell.source[end:], False))
+    return [(code, hidden) for code, hidden in pieces if code.strip()]
+
+
 def defined_names(source: str) -> list[str]:
     """Top-level names an answer cell defines (functions, classes, assigned variables)."""
     try:

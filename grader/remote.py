@@ -16,8 +16,10 @@ and its stand-ins) reads as one piece next to `kernel_side.py`, its other side.
 from __future__ import annotations
 
 import base64
+import builtins
 import io
 import json
+import re
 import secrets
 import tempfile
 import time
@@ -30,11 +32,31 @@ from jupyter_core.utils import run_sync
 from grader import kernel_side
 
 KERNEL_CODE = Path(kernel_side.__file__).read_text()
-MAX_REPLY_BYTES = 64 * 2**20  # one answer larger than this is refused, not read
+# What the kernel may send. One ZMQ frame over MAX_MESSAGE_BYTES is dropped by the socket before
+# anything decodes it (`zmq.MAXMSGSIZE`, set by `grader.hidden` on the client's context); one
+# reply is refused unread over MAX_REPLY_BYTES or MAX_STRUCTURE JSON objects and arrays (64 MiB
+# of "{}" costs Python ~2 GB once decoded); a part's replies together stop at MAX_PART_BYTES.
+MAX_MESSAGE_BYTES = 16 * 2**20
+MAX_REPLY_BYTES = 16 * 2**20
+MAX_STRUCTURE = 100_000
+MAX_PART_BYTES = 64 * 2**20
+BUILTIN_ERRORS = {
+    name for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+}  # fmt: skip
 
 
 class StudentCodeError(Exception):
-    """The student's code raised, or sent back something the grader does not accept."""
+    """The student's code raised, or sent back something the grader does not accept.
+
+    `str(error)` is a sentence for the student that holds nothing the kernel wrote; `detail`
+    is the kernel's own text (an exception's message), shown only where the inputs are the
+    student's own (visible tests) and kept for the instructor otherwise.
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class MissingAttribute(StudentCodeError, AttributeError):
@@ -43,7 +65,16 @@ class MissingAttribute(StudentCodeError, AttributeError):
 
 class ForgedReply(StudentCodeError):
     """A reply the grader's own code in the kernel never sends: a second answer to one request,
-    an answer to another request, or none at all (that code was changed). Flagged for review."""
+    an answer to another request, or names the grader did not ask for. Flagged for review."""
+
+
+class NoReply(StudentCodeError):
+    """The kernel went idle without an answer: the grader's code in the kernel was changed, or
+    the answer was over the size the socket takes (`MAX_MESSAGE_BYTES`) and was dropped."""
+
+
+class PartTimeLimit(StudentCodeError):
+    """A part's tests ran past their time limit; the kernel was interrupted and still answers."""
 
 
 class KernelUnavailable(StudentCodeError):
@@ -124,19 +155,20 @@ def encode(value: Any) -> dict:
         return {"t": "bool", "v": value}
     if isinstance(value, int):
         return {"t": "int", "v": str(value)}
-    if isinstance(value, float):
-        return {"t": "float", "v": repr(value)}
-    if isinstance(value, str):
-        return {"t": "str", "v": value}
-    if isinstance(value, bytes):
-        return {"t": "bytes", "v": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, np.ndarray | np.generic):
+    if isinstance(value, np.ndarray | np.generic):  # before float: np.float64 is a float
+        if isinstance(value, np.generic) and not value.dtype.hasobject:
+            return {"t": "npscalar", "npy": _npy(np.asarray(value))}
         array = np.asarray(value)
         if array.dtype.hasobject:
             items = [encode(v) for v in array.ravel().tolist()]
             return {"t": "objarray", "shape": list(array.shape), "items": items}
-        kind = "ndarray" if isinstance(value, np.ndarray) else "npscalar"
-        return {"t": kind, "npy": _npy(array)}
+        return {"t": "ndarray", "npy": _npy(array)}
+    if isinstance(value, float):
+        return {"t": "float", "v": repr(float(value))}
+    if isinstance(value, str):
+        return {"t": "str", "v": str(value)}
+    if isinstance(value, bytes):
+        return {"t": "bytes", "v": base64.b64encode(value).decode("ascii")}
     if isinstance(value, list | tuple):
         return {"t": type(value).__name__, "items": [encode(v) for v in value]}
     if isinstance(value, dict):
@@ -168,7 +200,8 @@ def decode(item: Any, link: KernelLink | None = None, depth: int = 0) -> Any:
     except StudentCodeError:
         raise
     except Exception as error:
-        raise StudentCodeError(f"the answer could not be read as data ({error})") from None
+        detail = f"{type(error).__name__}: {error}"[:500]
+        raise StudentCodeError("the answer could not be read as data", detail) from None
 
 
 def _decode(item: Any, link: KernelLink | None, depth: int) -> Any:
@@ -188,7 +221,7 @@ def _decode(item: Any, link: KernelLink | None, depth: int) -> Any:
     if kind == "bytes":
         return base64.b64decode(item["v"])
     if kind in ("ndarray", "npscalar", "tensor"):
-        array = np.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+        array = load_npy(base64.b64decode(item["npy"]))
         if kind == "tensor":
             return TensorValue(array)
         return array[()] if kind == "npscalar" else array
@@ -203,29 +236,57 @@ def _decode(item: Any, link: KernelLink | None, depth: int) -> Any:
     if kind == "dict":
         return {_decode(k, link, depth + 1): _decode(v, link, depth + 1) for k, v in item["items"]}
     if kind == "keras":
-        return _load_model(base64.b64decode(item["v"]))
+        if link is None:
+            raise ValueError("a model needs the grader's judge")
+        return link.model(base64.b64decode(item["v"]))
     if kind == "handle" and link is not None:
         return Remote(link, item)
     raise ValueError(f"unknown kind {kind!r}")
 
 
-def _load_model(data: bytes):
-    """A Keras model from the student's `.keras` bytes, loaded with safe_mode (no code runs)."""
-    import keras
+def load_npy(raw: bytes) -> np.ndarray:
+    """A `.npy` from the kernel, without pickles, refused when its header declares more data
+    than the bytes hold (NumPy would allocate the declared size first)."""
+    from numpy.lib import format as npy
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.keras"
-        path.write_bytes(data)
-        return keras.models.load_model(path, safe_mode=True, compile=True)
+    stream = io.BytesIO(raw)
+    version = npy.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = npy.read_array_header_1_0(stream)
+    else:
+        shape, _, dtype = npy.read_array_header_2_0(stream)
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if dtype.hasobject or declared > len(raw) - stream.tell():
+        raise ValueError("an array whose header does not match its data")
+    stream.seek(0)
+    return np.load(stream, allow_pickle=False)
 
 
 class KernelLink:
-    """Requests to the kernel of a running nbclient `NotebookClient` (nbgrader's Execute)."""
+    """Requests to the kernel of a running nbclient `NotebookClient` (nbgrader's Execute).
 
-    def __init__(self, client, timeout: float) -> None:
+    `begin_part(seconds)` starts a part's budget: its requests share one deadline and at most
+    `MAX_PART_BYTES` of replies. `judge` interprets the models the kernel sends back
+    (`grader.judge`): they are never loaded in this process.
+    """
+
+    def __init__(self, client, timeout: float, judge=None) -> None:
         self.client, self.timeout = client, float(timeout)
+        self.judge = judge
         self.ready = False
         self.dead = False
+        self.begin_part(None)
+
+    def begin_part(self, seconds: float | None) -> None:
+        """A new part: its deadline (None: only the per-request limit) and byte budget."""
+        self.deadline = None if seconds is None else time.monotonic() + float(seconds)
+        self.part_bytes = 0
+
+    def model(self, data: bytes):
+        """A student's `.keras` bytes, interpreted by the judge (a stand-in with plain data)."""
+        if self.judge is None:
+            raise StudentCodeError("this grader cannot interpret models (no judge)")
+        return self.judge.model(data)
 
     def start(self) -> None:
         """Send the kernel-side code (`grader.kernel_side`) into the kernel."""
@@ -233,11 +294,20 @@ class KernelLink:
         self.ready = True
 
     def describe(self, names: list[str]) -> dict[str, Any]:
-        """What the kernel holds under each name: data, a Remote, or absent (left out)."""
+        """What the kernel holds under each name: data, a Remote, or absent (left out).
+
+        Only the names asked for are accepted: a reply that names anything else (the grader's
+        own `checks`, say) is forged, and refused whole.
+        """
         found = self.request("describe", names=names, raw=True)
+        if not isinstance(found, dict) or not isinstance(found.get("items"), list):
+            raise StudentCodeError("the kernel sent a malformed description of the answers")
         result = {}
-        for key, item in found["items"]:
-            name = decode(key)
+        for pair in found["items"]:
+            key, item = pair if isinstance(pair, list) and len(pair) == 2 else (None, None)
+            name = decode(key) if isinstance(key, dict) else None
+            if not isinstance(name, str) or name not in names:
+                raise ForgedReply("the kernel answered for names the grader did not ask for")
             if isinstance(item, dict) and item.get("t") != "missing":
                 result[name] = decode(item, self)
         return result
@@ -256,9 +326,10 @@ class KernelLink:
         code = f"__course_probe__.serve({json.dumps(json.dumps(message))})"
         reply = self._roundtrip(code, token=token)
         if not reply.get("ok"):
-            kind, text = str(reply.get("type", "Error")), str(reply.get("message", ""))
+            kind = error_name(reply.get("type"))
             error = MissingAttribute if op == "getattr" and kind == "AttributeError" else None
-            raise (error or StudentCodeError)(f"your code raised {kind}: {text}"[:2000])
+            detail = str(reply.get("message", ""))[:2000]
+            raise (error or StudentCodeError)(f"your code raised {kind}", detail)
         return reply["value"] if raw else decode(reply.get("value"), self)
 
     def _roundtrip(self, code: str, token: str | None = None, expect_reply: bool = True) -> dict:
@@ -268,16 +339,28 @@ class KernelLink:
             self.dead = True
             raise
 
+    def _limit(self) -> tuple[float, bool]:
+        """Seconds this request may take, and whether the part's deadline is what limits it."""
+        if self.deadline is None:
+            return self.timeout, False
+        left = max(0.0, self.deadline - time.monotonic())
+        return (left, True) if left < self.timeout else (self.timeout, False)
+
     async def _async_roundtrip(self, code: str, token: str | None, expect_reply: bool) -> dict:
         kc = self.client.kc
+        limit, by_part = self._limit()
+        if by_part and limit <= 0:
+            raise PartTimeLimit("the part's tests ran out of time")
         msg_id = kc.execute(code, silent=False, store_history=False, allow_stdin=False)
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + limit
         reply: dict | None = None
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 await self._interrupt()
-                raise KernelUnavailable(f"no answer within the {self.timeout:g} s limit")
+                if by_part and await self._idle_after_interrupt(kc, msg_id):
+                    raise PartTimeLimit(f"the part's tests ran past their {limit:.0f} s limit")
+                raise KernelUnavailable(f"no answer within the {limit:g} s limit")
             try:
                 msg = await kc.get_iopub_msg(timeout=min(remaining, 1.0))
             except (TimeoutError, Exception) as error:  # queue.Empty
@@ -294,15 +377,40 @@ class KernelLink:
             elif kind == "status" and content.get("execution_state") == "idle":
                 break
         if expect_reply and reply is None:
-            raise ForgedReply("the kernel sent no answer (was the grader's code changed?)")
+            raise NoReply(
+                "the kernel sent no answer the grader could read (over "
+                f"{MAX_MESSAGE_BYTES // 2**20} MiB, or the grader's code in the kernel changed)"
+            )
         return reply or {}
 
-    @staticmethod
-    def _parse(text: Any, token: str | None, before: dict | None) -> dict | None:
+    async def _idle_after_interrupt(self, kc, msg_id: str, grace: float = 10.0) -> bool:
+        """After an interrupt: whether the kernel finished the request within `grace` s."""
+        deadline = time.monotonic() + grace
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                msg = await kc.get_iopub_msg(timeout=min(remaining, 1.0))
+            except Exception:
+                continue
+            same = msg.get("parent_header", {}).get("msg_id") == msg_id
+            if same and msg["msg_type"] == "status":
+                if msg["content"].get("execution_state") == "idle":
+                    return True
+        return False
+
+    def _parse(self, text: Any, token: str | None, before: dict | None) -> dict | None:
         if before is not None:  # exactly one answer per request
             raise ForgedReply("the kernel sent two answers to one request")
         if not isinstance(text, str) or len(text) > MAX_REPLY_BYTES:
-            raise StudentCodeError("the answer is larger than the grader accepts (64 MiB)")
+            raise StudentCodeError(
+                f"the answer is larger than the grader accepts ({MAX_REPLY_BYTES // 2**20} MiB)"
+            )
+        self.part_bytes += len(text)
+        if self.part_bytes > MAX_PART_BYTES:
+            raise StudentCodeError(
+                f"the answers of this part add up to more than {MAX_PART_BYTES // 2**20} MiB"
+            )
+        if text.count("{") + text.count("[") > MAX_STRUCTURE:
+            raise StudentCodeError("the answer holds more nested values than the grader reads")
         reply = json.loads(text)
         if not isinstance(reply, dict) or reply.get("token") != token:
             raise ForgedReply("the kernel sent an answer to another request")
@@ -319,3 +427,10 @@ class KernelLink:
             await self.client.km.interrupt_kernel()
         except Exception:
             pass
+
+
+def error_name(kind: Any) -> str:
+    """An exception's name as the kernel gave it, shown only when it is one of Python's own (a
+    class of the student's could carry anything in its name, the hidden inputs included)."""
+    name = str(kind) if isinstance(kind, str) else ""
+    return name if name in BUILTIN_ERRORS and re.fullmatch(r"\w+", name) else "an exception"

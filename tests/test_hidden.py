@@ -13,7 +13,15 @@ import pytest
 from conftest import FILES
 from nbgrader.utils import determine_grade
 
-from grader.hidden import FAILED, _grader_setup, _run_test, failure_output, scores_zero
+from grader.hidden import (
+    FAILED,
+    _grader_setup,
+    _run_test,
+    answer_names,
+    decide,
+    failure_output,
+    scores_zero,
+)
 from grader.notebooks import HIDDEN_ONLY, grade_id, grader_test_source
 from grader.remote import StudentCodeError
 
@@ -148,37 +156,81 @@ def _namespace(**answers) -> dict:
     return {**namespace, **answers}
 
 
+def _problem(test, namespace, gid) -> str | None:
+    return _run_test(test, namespace, gid)[0]
+
+
 def test_the_hidden_tests_decide_when_the_visible_ones_pass():
     """An answer fitted to the visible test fails the hidden one; a right one passes both."""
     test = _cell("test_double")
-    assert _run_test(test, _namespace(double=lambda x: 2 * x), "test_double") is None
+    assert _run_test(test, _namespace(double=lambda x: 2 * x), "test_double") == (None, "")
     fitted = _namespace(double=lambda x: 2 if x == 1 else 0)
-    assert _run_test(test, fitted, "test_double") == "a check failed"
+    assert _problem(test, fitted, "test_double") == "A hidden test failed."
 
 
 def test_a_hidden_only_part_skips_the_visible_checks():
     """test_total's visible check is not run by the grader: only the hidden one decides."""
     test = _cell("test_total")
     only_hidden_right = _namespace(total=lambda xs: 6)
-    assert _run_test(test, only_hidden_right, "test_total") is None
-    assert _run_test(test, _namespace(total=lambda xs: 3), "test_total") == "a check failed"
+    assert _problem(test, only_hidden_right, "test_total") is None
+    assert _problem(test, _namespace(total=lambda xs: 3), "test_total") == "A hidden test failed."
 
 
-def test_test_failures_become_messages_for_the_student():
+def test_visible_failures_are_told_in_full_hidden_ones_in_the_tests_own_words():
     test = _cell("test_double")
-    unanswered = _run_test(test, _namespace(), "test_double")
+    unanswered = _problem(test, _namespace(), "test_double")
     assert "name 'double' is not defined" in unanswered and "run the answer cell" in unanswered
 
     def raises(x):
-        raise StudentCodeError("double raised ZeroDivisionError in your notebook")
+        raise StudentCodeError("your code raised ZeroDivisionError", "division by zero")
 
-    assert _run_test(test, _namespace(double=raises), "test_double") == (
-        "double raised ZeroDivisionError in your notebook"
+    # The visible call double(1) raises: the student may read the kernel's text.
+    assert _problem(test, _namespace(double=raises), "test_double") == (
+        "your code raised ZeroDivisionError: division by zero"
     )
+
+    def raises_on_hidden_input(x):
+        if x == 1:
+            return 2
+        raise StudentCodeError("your code raised ValueError", f"called with x={x}")
+
+    told, kept = _run_test(test, _namespace(double=raises_on_hidden_input), "test_double")
+    assert "x=21" not in told and "21" not in told and "your code raised ValueError" in told
+    assert "x=21" in kept  # the instructor's copy keeps the kernel's text
 
     def wrong_type(x):
         return "2" * x
 
-    assert _run_test(test, _namespace(double=wrong_type), "test_double") == "a check failed"
+    # the visible `assert double(1) == 2` fails first, and says so
+    assert _problem(test, _namespace(double=wrong_type), "test_double") == "a check failed"
     broken = _namespace(double=lambda x: x.missing)
-    assert _run_test(test, broken, "test_double").startswith("AttributeError: ")
+    assert _problem(test, broken, "test_double").startswith("AttributeError: ")
+
+
+def test_answer_names_never_include_the_graders_own():
+    source = _source()
+    grader = _namespace()
+    names = answer_names(source, {**grader, "kernel": object()})
+    assert names and not {"np", "SCALE", "kernel", "print", "checks"} & set(names)
+    # A reference answer that happened to assign `np` or a builtin would still not take it.
+    answer = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source += "\nnp = None\nlen = 3\n"
+    assert not {"np", "len"} & set(answer_names(source, grader))
+
+
+def _stream(name, text):
+    return nbformat.v4.new_output("stream", name=name, text=text)
+
+
+def test_the_graders_verdict_alone_decides_the_score():
+    """A right answer's warning on stderr costs nothing; a failure always costs the part."""
+    passed = _test_cell([_stream("stderr", "UserWarning: empty class\n"), _stream("stdout", "ok")])
+    decide(passed, None)
+    assert determine_grade(passed)[0] == determine_grade(passed)[1]
+    assert "UserWarning: empty class" in passed.outputs[0].text  # still shown
+    errored = _test_cell([_out("error", "patched numpy broke the visible check")])
+    decide(errored, None)
+    assert determine_grade(errored)[0] == determine_grade(errored)[1]
+    failed = _test_cell([_stream("stdout", "Part 1 passed.")])
+    decide(failed, "A hidden test failed.")
+    assert determine_grade(failed)[0] == 0 and failed.outputs[0].ename == FAILED

@@ -184,7 +184,9 @@ class Slot:
     """A fresh scratch folder (home, runtime) and a uid for one kernel; `env()` is for nbgrader.
 
     In a `with` block: the uid is claimed on entry; on exit it is released and the scratch folder
-    (all the kernel wrote) and the cgroups removed. `hide` is ignored: the tree is an allow-list.
+    (all the kernel wrote) and the cgroups removed. The tree is an allow-list; `hide` (the course
+    folder, the grader's home, the repository) matters only where one lies under /usr, which is
+    then bound piece by piece around it (`_usr_args`).
     The scratch folder lies in TMPDIR, which must be short: ipc socket paths stop at 107 bytes.
     """
 
@@ -223,6 +225,7 @@ class Slot:
             "COURSE_SANDBOX_HOME": str(self.home),
             "COURSE_SANDBOX_WALLS": "1" if self.walls else "",
             "COURSE_SANDBOX_CGROUPS": os.pathsep.join(str(p) for p in self.cgroups),
+            "COURSE_SANDBOX_HIDE": os.pathsep.join(str(p) for p in self.hide),
             **self.limits.as_env(),
         }
 
@@ -266,9 +269,9 @@ def _namespace_args() -> list[str]:
             "--die-with-parent", "--new-session", "--hostname", "sandbox"]  # fmt: skip
 
 
-def _system_args() -> list[str]:
+def _system_args(hidden: list[Path] | tuple = ()) -> list[str]:
     """The system part of the kernel's tree: /usr, the merged-/usr links, a few /etc paths."""
-    args = ["--ro-bind", "/usr", "/usr"]
+    args = _usr_args([Path(p).resolve() for p in hidden])
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/", name)
         if path.is_symlink():
@@ -281,14 +284,47 @@ def _system_args() -> list[str]:
     return args
 
 
-def _course_paths() -> list[Path]:
+def _usr_args(hidden: list[Path]) -> list[str]:
+    """/usr read-only, whole; where a hidden path lies under it (a course kept in /usr/local/),
+    every entry of /usr but the branches that lead to a hidden path, which are walked down."""
+    usr = Path("/usr")
+    inside = [p for p in hidden if p == usr or usr in p.parents]
+    if not inside:
+        return ["--ro-bind", "/usr", "/usr"]
+    args: list[str] = []
+
+    def walk(folder: Path) -> None:
+        args.extend(["--dir", str(folder)])
+        for child in sorted(folder.iterdir()):
+            if child in inside:
+                continue  # the hidden path itself: absent from the tree
+            if any(child in p.parents for p in inside) and not child.is_symlink():
+                walk(child)
+            elif child.is_symlink():
+                args.extend(["--symlink", os.readlink(child), str(child)])
+            else:
+                args.extend(["--ro-bind", str(child), str(child)])
+
+    walk(usr)
+    return args
+
+
+def _course_paths(hidden: list[Path] | tuple = ()) -> list[Path]:
     """What the kernel reads besides the system: Python, the venv, `helpers/` (outermost only).
 
-    Not the rest of the repository: its solutions/ hold every hidden test.
+    Not the rest of the repository: its solutions/ hold every hidden test. A path the /usr bind
+    already shows is left out, unless it lies in a branch that `_usr_args` walks around.
     """
     paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), REPO_ROOT / "helpers"}
     paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
-    paths = {p for p in paths if p != Path("/usr") and Path("/usr") not in p.parents}  # bound
+    hidden = [Path(p).resolve() for p in hidden]
+
+    def shown_by_usr(path: Path) -> bool:
+        under_usr = path == Path("/usr") or Path("/usr") in path.parents
+        near_hidden = any(h in path.parents or h == path or path in h.parents for h in hidden)
+        return under_usr and not near_hidden
+
+    paths = {p for p in paths if not shown_by_usr(p)}
     return sorted(p for p in paths if not any(q in p.parents for q in paths))
 
 
@@ -324,9 +360,10 @@ def _bwrap_argv(home: Path, runtime: Path, connection: int, path: str) -> list[s
     The connection file is copied in (`connection`, an open descriptor) at its own `path`,
     wherever jupyter_client wrote it (often the host's /tmp, which the kernel must not see).
     """
-    readable, writable = _course_paths(), [home, runtime]
+    hidden = [Path(p) for p in os.environ.get("COURSE_SANDBOX_HIDE", "").split(os.pathsep) if p]
+    readable, writable = _course_paths(hidden), [home, runtime]
     source = _stage(readable + writable) if os.geteuid() == 0 else {}
-    args = [BWRAP, *_namespace_args(), *_system_args()]
+    args = [BWRAP, *_namespace_args(), *_system_args(hidden)]
     # The private /proc, /dev, /tmp and /dev/shm first: the course's own paths may lie in /tmp
     # (a clone in `mktemp -d`, the scratch folder), and are bound on top of them.
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -341,6 +378,15 @@ def _bwrap_argv(home: Path, runtime: Path, connection: int, path: str) -> list[s
     for key, value in _kernel_env(str(home)).items():
         args += ["--setenv", key, value]
     return [*args, "--", sys.executable, "-m", "ipykernel_launcher", "-f", path]
+
+
+def _no_inherited_output() -> None:
+    """The kernel's stdin, stdout and stderr on /dev/null: it inherits nbgrader's, which are the
+    grader's log, and a kernel must never write a line there (the log is the instructor's)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(null, descriptor)
+    os.close(null)
 
 
 def launch(connection_file: str) -> None:
@@ -364,6 +410,7 @@ def launch(connection_file: str) -> None:
         if uid is not None:
             os.chown(connection_file, uid, uid)
     _set_limits(Limits.from_env(dict(env)), per_user=uid is not None)
+    _no_inherited_output()
     if uid is not None:
         os.setgroups([])
         os.setgid(uid)
@@ -374,6 +421,24 @@ def launch(connection_file: str) -> None:
         os.execve(BWRAP, command, {})
     os.chdir(home)
     os.execve(sys.executable, command, _kernel_env(str(home)))
+
+
+# --- For other jails (grader.judge): the same walls, built from the same parts ---
+
+
+def jail_base_args(hidden: list[Path] | tuple = ()) -> list[str]:
+    """bwrap, its namespaces and the read-only system tree that every jail of the course shares."""
+    return [BWRAP, *_namespace_args(), *_system_args(hidden)]
+
+
+def jail_python_paths(hidden: list[Path] | tuple = ()) -> list[Path]:
+    """What a jailed Python reads besides the system: the interpreter, the venv, `helpers/`."""
+    return _course_paths(hidden)
+
+
+def stage(paths: list[Path]) -> dict[Path, Path]:
+    """Root only, in a launcher about to exec bwrap as another uid: `paths` staged under /run."""
+    return _stage(paths)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,8 +108,11 @@ def host_traces():
     subprocess.run(["ipcrm", "-m", str(shmid)], check=True)
 
 
-def _run(code: str, slot: sandbox.Slot | None, tmp_path: Path) -> str:
-    """Execute `code` in a kernel (sandboxed with `slot`, else plain) and return what it printed."""
+def _run(code: str, slot: sandbox.Slot | None, tmp_path: Path, output=None) -> str:
+    """Execute `code` in a kernel (sandboxed with `slot`, else plain) and return what it printed.
+
+    `output`: an open file the kernel process is started with as its stdout and stderr, as
+    nbgrader's log is when the grader runs it."""
     saved = dict(os.environ)
     spec_dir = sandbox.install_kernel(tmp_path / "kernels")
     try:
@@ -121,7 +124,7 @@ def _run(code: str, slot: sandbox.Slot | None, tmp_path: Path) -> str:
             manager = KernelManager(
                 kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(slot.runtime / "kernel")
             )
-        manager.start_kernel()
+        manager.start_kernel(**({"stdout": output, "stderr": output} if output else {}))
         client = manager.client()
         client.start_channels()
         printed = []
@@ -294,3 +297,47 @@ def test_two_slots_never_share_a_uid(tmp_path):
         held = first.uid
     with sandbox.Slot([], sandbox.Limits(), isolate=True) as again:
         assert again.uid == held  # released on exit
+
+
+@needs_bwrap
+def test_the_kernel_writes_nothing_into_the_graders_output(tmp_path):
+    """The kernel starts with stdin, stdout and stderr on /dev/null, not on nbgrader's log: a
+    forged line ("database is locked") written to the process's own streams or descriptor 2
+    reaches the cell's output at most, never a file of the grader's."""
+    code = (
+        "import os, sys\n"
+        "for stream in (sys.__stdout__, sys.__stderr__):\n"
+        "    stream.write('[NbGraderApp | ERROR] database is locked\\n')\n"
+        "    stream.flush()\n"
+        "os.write(2, b'database is locked\\n')\n"
+    )
+    log = tmp_path / "nbgrader.log"
+    with open(log, "w") as output, sandbox.Slot([], sandbox.Limits(), isolate=ISOLATE) as slot:
+        printed = _run(code, slot, tmp_path, output=output)
+    assert "database is locked" in printed  # ipykernel's own capture: the cell's output
+    assert "database is locked" not in log.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a folder under /usr needs root")
+@needs_bwrap
+def test_a_course_kept_under_usr_stays_out_of_the_kernels_tree(tmp_path):
+    """/usr is bound whole, except the branch that leads to a hidden path (a checkout or course
+    folder in /usr/local/...), which is walked around: the rest of /usr stays usable."""
+    hidden = Path("/usr/local/share") / f"course-sandbox-test-{uuid.uuid4().hex}"
+    (hidden / "solutions").mkdir(parents=True)
+    (hidden / "solutions" / "exercises.ipynb").write_text("hidden tests")
+    try:
+        code = (
+            "import os\n"
+            f"print(os.path.exists({str(hidden)!r}), os.path.exists('/usr/bin/env'),\n"
+            "      os.path.isdir('/usr/local/share'))\n"
+        )
+        with sandbox.Slot([hidden], sandbox.Limits(), isolate=ISOLATE) as slot:
+            printed = _run(code, slot, tmp_path)
+        assert printed.split() == ["False", "True", "True"]
+        args = sandbox._usr_args([hidden])
+        assert ["--ro-bind", "/usr", "/usr"] != args[:3] and str(hidden) not in args
+    finally:
+        import shutil
+
+        shutil.rmtree(hidden)

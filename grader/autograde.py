@@ -49,6 +49,7 @@ def autograde(
     scheduler: str | Connection | None = None,
     regrade: bool = False,
     on_result: Callable[[StudentResult], None] | None = None,
+    part_timeout: int = Settings.part_timeout,
 ) -> list[StudentResult]:
     """Autograde every submission of `chapter` (or `students`); one result per student, in order.
 
@@ -66,8 +67,9 @@ def autograde(
     names = students or submitted_students(course, chapter)
     limits = limits or sandbox.Limits()
     settings = Settings(
-        cell_timeout, notebook_timeout, use_sandbox, limits.memory_bytes, limits.processes
-    )
+        cell_timeout, notebook_timeout, use_sandbox, limits.memory_bytes, limits.processes,
+        part_timeout,
+    )  # fmt: skip
     released = released_chapter(course, chapter)
     version = grader_version(released)
     log = read_log(course)

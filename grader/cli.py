@@ -70,7 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="students graded at once (default 1)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the config's 300)")
-    p.add_argument("--notebook-timeout", type=float, help="seconds per notebook (default: none)")
+    p.add_argument(
+        "--notebook-timeout", type=float,
+        help="seconds per submission in all (default: 900)",
+    )  # fmt: skip
+    p.add_argument(
+        "--part-timeout", type=int, default=120,
+        help="seconds for the grader's tests of one graded part (default: %(default)s)",
+    )  # fmt: skip
     p.add_argument(
         "--scheduler", metavar="ADDRESS",
         help="grade on the Dask cluster at ADDRESS (tls://HOST:8786, with the course's "
@@ -161,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 course, args.chapter, args.student, args.jobs, args.cell_timeout,
                 args.notebook_timeout, use_sandbox=not args.no_sandbox, limits=limits,
                 scheduler=_connection(args, course), regrade=args.regrade,
+                part_timeout=args.part_timeout,
             )  # fmt: skip
         except ClusterRefused as error:
             raise SystemExit(f"not graded: {error}") from None

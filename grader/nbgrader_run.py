@@ -25,6 +25,10 @@ from grader.rebuild import rebuild
 from grader.scan import not_executed, notebook_problem, scan_code, tampering
 
 SANDBOX_DIR = "sandbox-kernel"  # JUPYTER_PATH folder of the course-sandbox kernel spec
+# Seconds one submission may take in all when the instructor gives no --notebook-timeout: the
+# reference solutions take at most ~2 minutes; a function that sleeps on every call must not
+# hold a grading slot for an hour (300 s per cell times every cell).
+DEFAULT_NOTEBOOK_TIMEOUT = 900
 
 
 @dataclass
@@ -39,6 +43,7 @@ class StudentResult:
     flags: list[str] = field(default_factory=list)
     attempts: int = 1
     kernel_peaks: dict[str, int] = field(default_factory=dict)  # sandbox cgroups: memory, pids
+    grader_peak: int = 0  # the grading process's peak resident memory, bytes
     sandbox_uid: int | None = None
     # What the result is kept under (grader.grade_store): the submission, the grader, settings.
     sha256: str = ""
@@ -57,21 +62,27 @@ def grade_student(
     retries: int = 2,
     use_sandbox: bool = False,
     limits: sandbox.Limits | None = None,
+    part_timeout: int | None = None,
 ) -> StudentResult:
     """Autograde one student's notebook in its own nbgrader process, then check the result.
 
     With `use_sandbox` the kernel runs in the grading sandbox (`grader.sandbox`), as a uid of
     its own, under `limits`; the course folder must hold the kernel spec (`autograde` puts it).
     """
-    if not use_sandbox:
-        return _grade_student(course, chapter, student, cell_timeout, notebook_timeout, retries)
+    notebook_timeout = notebook_timeout or DEFAULT_NOTEBOOK_TIMEOUT
+    per_part = [f"--ExecuteAndGrade.part_timeout={int(part_timeout)}"] if part_timeout else []
+    if not use_sandbox:  # no walls for the kernel, none for the judge either (said, not hidden)
+        return _grade_student(
+            course, chapter, student, cell_timeout, notebook_timeout, retries,
+            extra_args=[*per_part, "--ExecuteAndGrade.judge_walls=False"],
+        )  # fmt: skip
     isolate = sandbox.full_isolation()
     hidden = sandbox.default_hidden(course)
     with sandbox.Slot(hidden, limits or sandbox.Limits(), isolate) as place:
         extra = {**place.env(), "JUPYTER_PATH": str(Path(course) / SANDBOX_DIR)}
         result = _grade_student(
             course, chapter, student, cell_timeout, notebook_timeout, retries,
-            extra_env=extra, extra_args=place.nbgrader_args(),
+            extra_env=extra, extra_args=[*per_part, *place.nbgrader_args()],
         )  # fmt: skip
     result.kernel_peaks = place.peaks
     result.sandbox_uid = place.uid
@@ -180,26 +191,24 @@ def prepare_submission(
 
 
 def run_nbgrader(command, course, chapter, student, notebook_timeout, retries, result, extra_env):
-    """Run one `nbgrader autograde --student` process, retrying a locked gradebook."""
-    for attempt in range(1, retries + 2):
-        result.attempts = attempt
-        code, output = warm_start.run(
-            command[1:], grading_env(**(extra_env or {})), course, notebook_timeout
-        )
-        if code is None:
-            result.status = "time limit"
-            result.message = f"{student}: stopped after the {notebook_timeout:g} s notebook limit"
-            return
-        if code == 0:
-            return
-        if "database is locked" in output and attempt <= retries:
-            time.sleep(1 + attempt)
-            continue
-        result.status = "error"
-        last = [line for line in output.splitlines() if "ERROR" in line or "Error" in line]
-        log_file = course / "logs" / chapter / f"{student}.log"
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        log_file.write_text(output)
-        result.message = f"{student}: nbgrader autograde failed: " + " | ".join(last[-3:])
-        result.message += f" (log: {log_file})"
+    """Run one `nbgrader autograde --student` process.
+
+    Its gradebook is the task's own SQLite file with one writer, so a failure is never retried:
+    a decision is never taken from the text of a log that a kernel could once write into.
+    """
+    code, output, result.grader_peak = warm_start.run_measured(
+        command[1:], grading_env(**(extra_env or {})), course, notebook_timeout
+    )
+    if code is None:
+        result.status = "time limit"
+        result.message = f"{student}: stopped after the {notebook_timeout:g} s notebook limit"
         return
+    if code == 0:
+        return
+    result.status = "error"
+    last = [line for line in output.splitlines() if "ERROR" in line or "Error" in line]
+    log_file = course / "logs" / chapter / f"{student}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text(output)
+    result.message = f"{student}: nbgrader autograde failed: " + " | ".join(last[-3:])
+    result.message += f" (log: {log_file})"

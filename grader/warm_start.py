@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -25,6 +26,9 @@ import tempfile
 import threading
 from pathlib import Path
 
+# The grading process's address space (soft limit: the kernel launcher, its child, sets its own).
+# TensorFlow and nbgrader map about 4 GiB of address space, most of it never touched.
+GRADER_MEMORY_BYTES = 12 * 2**30
 _lock = threading.Lock()
 _server: subprocess.Popen | None = None
 
@@ -45,6 +49,17 @@ def run(
     argv: list[str], env: dict[str, str], cwd: Path, timeout: float | None
 ) -> tuple[int | None, str]:
     """`nbgrader *argv` in `cwd` with `env`: (exit status, or None after `timeout` s; output)."""
+    code, output, _ = run_measured(argv, env, cwd, timeout)
+    return code, output
+
+
+def run_measured(
+    argv: list[str], env: dict[str, str], cwd: Path, timeout: float | None
+) -> tuple[int | None, str, int]:
+    """`run`, and the grading process's peak resident memory in bytes (0 when unknown).
+
+    The process runs under a soft address-space limit (`GRADER_MEMORY_BYTES`): what the grader
+    decodes from a kernel can never take the machine's memory."""
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as tmp:
         log, status = Path(tmp) / "output.log", Path(tmp) / "status"
         request = {
@@ -62,10 +77,12 @@ def run(
                 pass
             _wait(pid, None)
         output = log.read_text(errors="replace") if log.exists() else ""
+        ended = json.loads(status.read_text()) if status.exists() else {}
+        peak = int(ended.get("peak_kb", 0)) * 1024
         if timed_out:
-            return None, output
-        code = int(status.read_text()) if status.exists() else -signal.SIGKILL
-    return code, output
+            return None, output, peak
+        code = int(ended["code"]) if "code" in ended else -signal.SIGKILL
+    return code, output, peak
 
 
 def _wait(pid: int, timeout: float | None) -> bool:
@@ -86,6 +103,8 @@ def _child(request: dict) -> None:
     code = 1
     try:
         os.setsid()
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (GRADER_MEMORY_BYTES, hard))
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # nbgrader waits for its kernel
         null = os.open(os.devnull, os.O_RDONLY)
         out = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -108,7 +127,8 @@ def _child(request: dict) -> None:
     finally:
         try:
             sys.stdout.flush(), sys.stderr.flush()
-            Path(request["status"]).write_text(str(code))
+            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            Path(request["status"]).write_text(json.dumps({"code": code, "peak_kb": peak_kb}))
         finally:
             os._exit(code)
 

@@ -26,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import yaml
 
@@ -52,6 +53,8 @@ PARTS = {
 FULL = dict(PARTS)
 ZERO = dict.fromkeys(PARTS, 0.0)
 CELL_TIMEOUT = 45  # seconds; the sleeping answer must be stopped by it
+PART_TIMEOUT = 20  # seconds for the grader's tests of one part; `slowcall` must be stopped
+LEAKED = "LEAKED-INPUTS:"  # what `raiser` puts in front of the inputs it was called with
 DUE = "2025-03-02T00:00:00Z"
 
 
@@ -84,6 +87,13 @@ EXPECTED = {
     "hog": _but(test_hand_output=0.0),  # fills memory: MemoryError at the limit, rest graded
     "flood": FULL,  # right answers after a million printed lines and one 100 MB line
     "replay": ZERO,  # right answers, each reply to the grader sent twice: flagged, nothing counts
+    # Issue 26's attacks on the grader's side of the protocol.
+    "inject": ZERO,  # wrong answers, `checks` slipped into the grader's namespace: flagged
+    "raiser": _but(test_conv2d_valid=0.0),  # raises with the hidden inputs in its message
+    "fitted": _but(test_conv2d_valid=0.0),  # right on the visible example only
+    "bigmsg": FULL,  # right answers after a 75 MB message of empty objects on every call
+    "slowcall": _but(test_conv2d_valid=0.0),  # sleeps on every call: stopped by the part limit
+    "logforge": FULL,  # right answers that write "database is locked" where the log was
 }
 # A fork loop is only safe to grade where the sandbox caps the kernel's memory and processes
 # as a whole (cgroups): each forked copy of a TensorFlow kernel dirties ~300 MB.
@@ -155,6 +165,17 @@ def _answers(name: str) -> dict[str, str] | None:
             + ref["hand_output"],
         },
         "replay": {**ref, "hand_output": REPLAY + ref["hand_output"]},
+        "inject": {**wrong, "hand_output": INJECT + wrong["hand_output"]},
+        "raiser": {
+            **ref,
+            "conv2d_valid": _visible_only(
+                ref, f"raise ValueError({LEAKED!r} + repr(np.asarray(image).tolist()))"
+            ),
+        },
+        "fitted": {**ref, "conv2d_valid": _visible_only(ref, "return np.zeros((2, 2))")},
+        "bigmsg": {**ref, "conv2d_valid": _calls_first(ref, BIG_MESSAGE)},
+        "slowcall": {**ref, "conv2d_valid": _calls_first(ref, "import time\ntime.sleep(12)\n")},
+        "logforge": {**ref, "hand_output": LOG_FORGE + ref["hand_output"]},
         "flood": {
             **ref,
             "hand_output": 'print("x" * 10**8)\n'
@@ -190,6 +211,67 @@ report = {{
     "socket": attempt(lambda: socket.create_connection(("127.0.0.1", 9), timeout=3)),
 }}
 print("{SPY_REPORT}", json.dumps(report))
+"""
+
+
+def _visible_only(ref: dict[str, str], otherwise: str) -> str:
+    """conv2d_valid right on the visible example (3x3 image) only, `otherwise` on any other."""
+    body = ref["conv2d_valid"].replace("def conv2d_valid(", "def _right(", 1)
+    return (
+        body
+        + "\n\ndef conv2d_valid(image, kernel):\n"
+        + "    if np.shape(image) == (3, 3):\n        return _right(image, kernel)\n"
+        + f"    {otherwise}\n"
+    )
+
+
+def _calls_first(ref: dict[str, str], code: str) -> str:
+    """conv2d_valid that runs `code` on every call, then answers right."""
+    body = ref["conv2d_valid"].replace("def conv2d_valid(", "def _right(", 1)
+    indented = "".join(f"    {line}\n" for line in code.splitlines())
+    return (
+        body + "\n\ndef conv2d_valid(image, kernel):\n" + indented
+        + "    return _right(image, kernel)\n"
+    )  # fmt: skip
+
+
+# A reply to the grader naming `checks`, bound to a kernel object whose methods do nothing: with
+# the grader's namespace open to the kernel, wrong answers in every part would score 10/10.
+INJECT = """import json
+
+_dumps = json.dumps
+
+
+class _Nothing:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def _forged(value, *args, **kwargs):
+    inner = value.get("value") if isinstance(value, dict) else None
+    if isinstance(inner, dict) and inner.get("t") == "dict" and "items" in inner:
+        probe = get_ipython().user_ns["__course_probe__"]
+        inner["items"].append([probe.encode("checks"), probe._handle(_Nothing())])
+    return _dumps(value, *args, **kwargs)
+
+
+json.dumps = _forged
+"""
+# 75 MB of empty JSON objects in one message, before every answer (decoded, about 2 GB).
+BIG_MESSAGE = """import time
+from IPython.display import publish_display_data
+
+publish_display_data({"application/json": {"x": [{}] * 25_000_000}})
+time.sleep(1)
+"""
+# Lines the grader's log would once have believed (it retried "database is locked" twice).
+LOG_FORGE = """import os
+import sys
+
+for _stream in (sys.__stdout__, sys.__stderr__):
+    _stream.write("[AutogradeApp | ERROR] database is locked\\n")
+    _stream.flush()
+os.write(2, b"sqlite3.OperationalError: database is locked\\n")
 """
 
 
@@ -312,11 +394,14 @@ def graded_round(tmp_path_factory):
     report = collect_submissions(course, CHAPTER, lms, roster=ROSTER, due=parse_time(DUE))
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("GRADER_SECRET", "s3cret")  # what a spy would like to read
-    results = autograde_class(course, CHAPTER, jobs=2, cell_timeout=CELL_TIMEOUT)
+    results = autograde_class(
+        course, CHAPTER, jobs=2, cell_timeout=CELL_TIMEOUT, part_timeout=PART_TIMEOUT
+    )
     submit(course, CHAPTER, "slow", _submission("slow", course))
     results += autograde_class(
-        course, CHAPTER, ["slow"], cell_timeout=CELL_TIMEOUT, notebook_timeout=SLOW_LIMIT
-    )
+        course, CHAPTER, ["slow"], cell_timeout=CELL_TIMEOUT, notebook_timeout=SLOW_LIMIT,
+        part_timeout=PART_TIMEOUT,
+    )  # fmt: skip
     monkeypatch.undo()
     pages = write_feedback(course, CHAPTER)
     scores_csv, summary_csv = export_scores(course, [CHAPTER])
@@ -590,3 +675,51 @@ def test_fork_loop_is_contained_and_leaves_nothing_behind(graded_round):
     assert result.kernel_peaks["pids"] <= sandbox.Limits().processes
     assert result.kernel_peaks["memory"] <= sandbox.Limits().memory_bytes
     assert sandbox.live_processes(result.sandbox_uid) == []
+
+
+@pytest.mark.slow
+def test_a_kernel_cannot_write_the_graders_namespace(graded_round):
+    """`inject` adds `checks` to its reply: refused whole, every part zero, flagged."""
+    result = graded_round["results"]["inject"]
+    assert result.status == "graded"
+    assert "forged replies to the grader" in "\n".join(result.flags)
+
+
+def _page(graded_round, student: str) -> str:
+    return next(p for p in graded_round["pages"] if p.parts[-3] == student).read_text()
+
+
+@pytest.mark.slow
+def test_hidden_failures_tell_what_was_checked_never_the_inputs_or_values(graded_round):
+    course = graded_round["course"]
+    raiser = _page(graded_round, "raiser")
+    assert LEAKED not in raiser and "your code raised ValueError" in raiser
+    # The instructor's copy keeps the kernel's text.
+    graded = nbformat.read(course / "autograded" / "raiser" / CHAPTER / NOTEBOOK, 4)
+    assert LEAKED in json.dumps(graded.metadata.get("course_grader_details", {}))
+    fitted = _page(graded_round, "fitted")
+    assert "do not flip the kernel" in fitted  # the hidden test's literal hint
+    # None of the first hidden case's expected values (rounded as check_close prints them).
+    rng = np.random.default_rng(202)
+    image, kernel = rng.normal(size=(5, 7)), rng.normal(size=(2, 3))
+    expected = [
+        [float(np.sum(image[i : i + 2, j : j + 3] * kernel)) for j in range(5)] for i in range(4)
+    ]
+    shown = [f"{v:.4f}" for row in expected for v in row if abs(v) > 0.01]
+    assert not [v for v in shown if v in fitted], "hidden expected values in the feedback"
+
+
+@pytest.mark.slow
+def test_limits_bound_what_a_kernel_costs_the_grader(graded_round):
+    results = graded_round["results"]
+    # 75 MB of empty objects per call never reached the grader's decoder.
+    assert 0 < results["bigmsg"].grader_peak < 2 * 2**30, results["bigmsg"].grader_peak
+    assert max(r.grader_peak for r in results.values()) < 2 * 2**30
+    # Sleeping 12 s per call: the part stops at its limit, the kernel answers the next parts.
+    slow = results["slowcall"]
+    assert slow.status == "graded" and slow.seconds < CELL_TIMEOUT + 4 * PART_TIMEOUT + 60
+    # A forged "database is locked" in the grader's log decides nothing: graded once.
+    forge = results["logforge"]
+    assert forge.status == "graded" and forge.attempts == 1
+    log = graded_round["course"] / "logs" / CHAPTER / "logforge.log"
+    assert not log.exists() or "database is locked" not in log.read_text()

@@ -20,7 +20,7 @@ import traceback
 
 from grader.remote import StudentCodeError
 
-CHECKS = {"check_close", "check_equal", "check_true", "check_shape", "as_numbers"}
+CHECKS = {"check_close", "check_equal", "check_true", "check_shape", "as_numbers", "check_not_used"}
 ELIDED = "…"
 # How each check's failure reads, from its `what` (or check_true's message).
 VERBS = {
@@ -29,6 +29,7 @@ VERBS = {
     "check_shape": "{what} has the wrong shape",
     "as_numbers": "{what} cannot be read as numbers",
     "check_true": "{what}",
+    "check_not_used": "{what}",
 }
 
 
@@ -83,6 +84,9 @@ def describe_check(call: ast.Call) -> str:
     if kind == "check_true":
         what = literal(_argument(call, 1, "message")) or "a condition of the task"
         hint = literal(_argument(call, 2, "hint"))
+    elif kind == "check_not_used":  # grader.code_rules: the rule, as the task states it
+        what = literal(_argument(call, 3, "rule")) or "a rule of the task about the code"
+        hint = None
     else:
         where = {"check_close": 5, "as_numbers": 1}.get(kind, 3)  # `what`'s position
         what = literal(_argument(call, where, "what")) or "your answer"

@@ -121,6 +121,7 @@ class ExecuteAndGrade(Execute):
         try:
             _run_quietly(_grader_setup(source), namespace, "the course's set-up cells")
             namespace["kernel"] = link
+            namespace["answer_code"] = _answer_code(self.nb)  # read here, never from the kernel
             link.start()
             link.begin_part(self.part_timeout)
             namespace.update(_answers(link, answer_names(source, namespace)))
@@ -142,6 +143,14 @@ class ExecuteAndGrade(Execute):
             decide(cell, problem)
         self.nb.metadata[VERDICTS] = verdicts
         self.nb.metadata[DETAILS] = details
+
+
+def _answer_code(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The student's answer cells as the grader rebuilt and ran them: grade id -> source, for
+    rules about the code itself (`grader.code_rules`)."""
+    return {
+        notebooks.grade_id(cell): cell.source for cell in nb.cells if notebooks.is_answer_cell(cell)
+    }
 
 
 def _answers(link: KernelLink, names: list[str]) -> dict:

@@ -1,0 +1,73 @@
+"""grader.code_rules: a task's rule about the code ("NumPy only"), checked from the source."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader import code_rules
+from grader.failure_text import hidden_failure
+from helpers.checks import CheckFailed
+
+NUMPY_ONLY = (
+    "def conv(image, kernel):\n"
+    "    out = np.zeros((2, 2))\n"
+    "    for i in range(2):\n"
+    "        out[i] = np.sum(image[i] * kernel)\n"
+    "    return out\n"
+)
+# Ways a student hands the work to TensorFlow (or reaches it without naming it).
+CHEATS = {
+    "direct": "def conv(image, kernel):\n    return tf.nn.conv2d(image, kernel, 1, 'VALID')\n",
+    "alias": "_t = tf\n\ndef conv(image, kernel):\n    return _t.nn.conv2d(image, kernel)\n",
+    "import inside": "def conv(image, kernel):\n    import tensorflow\n    return tensorflow.nn\n",
+    "from import": "from keras import ops\n\ndef conv(image, kernel):\n    return ops.conv()\n",
+    "scipy": "def conv(image, kernel):\n    from scipy.signal import correlate2d\n    return 1\n",
+    "dunder import": "def conv(image, kernel):\n    return __import__('tensorflow').nn\n",
+    "sys.modules": "import sys\n\ndef conv(image, kernel):\n    return sys.modules['tf']\n",
+    "getattr": "def conv(image, kernel):\n    return getattr(globals()['t' + 'f'], 'nn')\n",
+    "eval": "def conv(image, kernel):\n    return eval('t' + 'f.nn')\n",
+}
+
+
+def test_a_numpy_answer_keeps_its_points():
+    assert code_rules.uses({"conv": NUMPY_ONLY}, "conv", code_rules.FRAMEWORKS) == []
+    code_rules.check_not_used({"conv": NUMPY_ONLY}, "conv", code_rules.FRAMEWORKS, rule="NumPy")
+
+
+@pytest.mark.parametrize("name", CHEATS)
+def test_every_way_to_reach_a_framework_is_found(name):
+    answers = {"conv": CHEATS[name]}
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS), name
+    with pytest.raises(CheckFailed, match="uses NumPy only"):
+        code_rules.check_not_used(
+            answers, "conv", code_rules.FRAMEWORKS, rule="conv uses NumPy only"
+        )
+
+
+def test_a_helper_in_another_answer_cell_is_held_to_the_same_rule():
+    answers = {
+        "conv": "def conv(image, kernel):\n    return _helper(image, kernel)\n",
+        "later": "def _helper(image, kernel):\n    return tf.nn.conv2d(image, kernel, 1, 'SAME')\n",
+    }
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS) == ["tf"]
+    # The later part may use TensorFlow (its task allows it): only `conv` is held to the rule.
+    answers["later"] = "def apply(image):\n    return tf.nn.relu(image)\n"
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS) == []
+
+
+def test_an_unreadable_answer_is_left_to_the_other_checks():
+    assert code_rules.uses({"conv": "def conv(:\n"}, "conv", code_rules.FRAMEWORKS) == []
+
+
+def test_the_feedback_states_the_rule_as_the_task_words_it():
+    code = (
+        "code_rules.check_not_used(answer_code, 'conv', code_rules.FRAMEWORKS,\n"
+        "                          rule='conv2d_valid uses NumPy only: no TensorFlow')\n"
+    )
+    filename = "<hidden tests of test_conv, part 1>"
+    namespace = {"code_rules": code_rules, "answer_code": {"conv": CHEATS["direct"]}}
+    with pytest.raises(CheckFailed) as caught:
+        exec(compile(code, filename, "exec"), namespace)
+    assert hidden_failure(code, filename, caught.value) == (
+        "A hidden test failed: Conv2d_valid uses NumPy only: no TensorFlow."
+    )

@@ -11,8 +11,9 @@ the reference graded as a control (it must get full marks), then each mutant is 
 student and all are autograded at once, in the grading sandbox where the machine has it. A mutant
 is *killed* when a part of its answer cell (the test cells up to the next answer cell) loses
 points, through an error or a time limit too; else it *survived*: add a test, or, if it cannot
-be told from the reference, write it down in `tests/mutants/NN-topic.yml` (see the README there)
-as *equivalent*: left out of the score and not graded. On demand, never in CI: minutes a chapter.
+be told from the reference, write it down in `solutions/NN-topic/equivalent_mutants.yml` (see
+solutions/README.md) as *equivalent*: left out of the score and not graded. On demand, never in
+CI: minutes a chapter.
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ import nbformat
 
 from coursebuild.mutations import OPERATORS, cell_mutations
 from grader.notebooks import MARKER_LINE, grade_id, is_answer_cell, is_test_cell
-from grader.paths import NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR, graded_chapters
+from grader.paths import NOTEBOOK, SOLUTIONS_DIR, equivalent_mutants_file, graded_chapters
 
-EQUIVALENTS_DIR = REPO_ROOT / "tests" / "mutants"
 CONTROL = "reference"  # the control submission's student id
 EQUIVALENT_KEYS = {"answer", "mutated", "reason"}
 
@@ -105,11 +105,12 @@ def chapter_mutants(chapter: str) -> list[Mutant]:
     return mutants
 
 
-def load_equivalents(chapter: str, folder: Path = EQUIVALENTS_DIR) -> list[Equivalent]:
-    """The entries of `folder/<chapter>.yml` (none when it does not exist); raises on a bad one."""
+def load_equivalents(chapter: str, path: Path | None = None) -> list[Equivalent]:
+    """The entries of the chapter's `equivalent_mutants.yml` (or `path`); none when it does not
+    exist; raises on a bad one."""
     import yaml
 
-    path = Path(folder) / f"{chapter}.yml"
+    path = Path(path) if path is not None else equivalent_mutants_file(chapter)
     if not path.exists():
         return []
     entries = yaml.safe_load(path.read_text()) or []
@@ -226,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="course-mutants",
         description="Share of mutated reference answers that each graded part's tests catch.",
-        epilog=f"Operators: {', '.join(OPERATORS)}. Equivalent mutants: {EQUIVALENTS_DIR}/.",
+        epilog=f"Operators: {', '.join(OPERATORS)}. Equivalent mutants: "
+        "solutions/NN-topic/equivalent_mutants.yml.",
     )
     parser.add_argument("chapters", nargs="+", help="e.g. 01-kernels, or 'all'")
     parser.add_argument("--jobs", type=int, default=2, help="mutants graded at once (default 2)")

@@ -9,7 +9,7 @@ import nbformat
 
 from grader.course import db_url, make_course
 from grader.notebooks import fill_answers, solution_answers
-from grader.paths import NOTEBOOK, SOLUTIONS_DIR, WRONG_ANSWERS_DIR
+from grader.paths import NOTEBOOK, SOLUTIONS_DIR, wrong_answers_file
 
 OUTPUT_PART = "output shows: "  # a verdict on printed text rather than on a graded cell
 
@@ -65,7 +65,7 @@ class Fixture:
 
 
 def load_fixtures(chapter: str, per_submission: int = 3) -> list[Fixture]:
-    """The reference solution, the blank notebook and tests/wrong_answers/<chapter>.yml.
+    """The reference solution, the blank notebook and solutions/<chapter>/wrong_answers.yml.
 
     To keep grading time down, up to `per_submission` answers share one made-up submission when
     they touch different answer cells and break different parts: each must still lose exactly
@@ -79,7 +79,7 @@ def load_fixtures(chapter: str, per_submission: int = 3) -> list[Fixture]:
         Fixture("reference", "the reference solution", reference, ()),
         Fixture("blank", "the untouched student notebook", None, None),
     ]
-    path = WRONG_ANSWERS_DIR / f"{chapter}.yml"
+    path = wrong_answers_file(chapter)
     entries = list(enumerate(yaml.safe_load(path.read_text()) if path.exists() else [], 1))
     groups: list[list[tuple[int, dict]]] = []
     for number, entry in entries:

@@ -7,9 +7,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-WRONG_ANSWERS_DIR = REPO_ROOT / "tests" / "wrong_answers"
-
-
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 
 
@@ -17,6 +14,16 @@ CHAPTERS_DIR = REPO_ROOT / "chapters"
 
 
 NOTEBOOK = "exercises.ipynb"
+
+
+def wrong_answers_file(chapter: str) -> Path:
+    """The chapter's made-up answers and the parts each must lose (`course-grade selftest`)."""
+    return SOLUTIONS_DIR / chapter / "wrong_answers.yml"
+
+
+def equivalent_mutants_file(chapter: str) -> Path:
+    """Mutants of the chapter's reference that behave exactly like it (`course-mutants`)."""
+    return SOLUTIONS_DIR / chapter / "equivalent_mutants.yml"
 
 
 def graded_chapters() -> list[str]:

@@ -2,7 +2,7 @@
 
 For each chapter, in a temporary course folder: `generate_assignment` must reproduce the
 committed student notebook; `autograde` must give the reference solution full marks, the
-untouched student notebook zero, and each answer in tests/wrong_answers/<chapter>.yml zero on
+untouched student notebook zero, and each answer in solutions/<chapter>/wrong_answers.yml zero on
 the parts it breaks and full marks on all the others.
 """
 
@@ -79,7 +79,7 @@ def test_each_wrong_answer_loses_exactly_its_parts(chapter, graded_classes):
     verdicts = _verdicts(graded_classes, chapter)
     fixtures = load_fixtures(chapter)
     wrong = [f for f in fixtures if f.loses]
-    assert wrong, f"tests/wrong_answers/{chapter}.yml has no wrong answers"
+    assert wrong, f"solutions/{chapter}/wrong_answers.yml has no wrong answers"
     bad = [v for v in verdicts if not v.ok]
     assert not bad, format_verdicts(bad)
     parts = {v.part for v in verdicts if not v.part.startswith(OUTPUT_PART)}

@@ -131,10 +131,10 @@ def test_equivalents_file(tmp_path):
         "  mutated: 'image, kernel = (np.asarray(image),   np.asarray(kernel, dtype=float))'\n"
         "  reason: the product with a float kernel is float anyway\n"
     )
-    (entry,) = tool.load_equivalents("01-kernels", tmp_path)
+    (entry,) = tool.load_equivalents("01-kernels", tmp_path / "01-kernels.yml")
     found = tool.chapter_mutants("01-kernels")
     assert [m.operator for m in found if entry.matches(m)] == ["cast"]
-    assert tool.load_equivalents("02-padding", tmp_path) == []
+    assert tool.load_equivalents("02-padding", tmp_path / "02-padding.yml") == []
     for text, problem in [
         ("- answer: nope\n  mutated: x\n  reason: y\n", "no answer cell 'nope'"),
         ("- answer: conv2d_valid\n  mutated: x\n", "exactly the keys"),
@@ -143,7 +143,7 @@ def test_equivalents_file(tmp_path):
     ]:
         (tmp_path / "01-kernels.yml").write_text(text)
         with pytest.raises(ValueError, match=problem):
-            tool.load_equivalents("01-kernels", tmp_path)
+            tool.load_equivalents("01-kernels", tmp_path / "01-kernels.yml")
 
 
 def test_list_chapter_01_has_mutants_for_every_graded_part(capsys):

@@ -39,7 +39,7 @@ from grader.export import export as export_scores
 from grader.feedback import feedback as write_feedback
 from grader.fixtures import submit
 from grader.notebooks import fill_answers, grade_id, solution_answers
-from grader.paths import CHAPTERS_DIR, NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR, WRONG_ANSWERS_DIR
+from grader.paths import CHAPTERS_DIR, NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR, wrong_answers_file
 from grader.release import release as release_chapters
 
 CHAPTER = "01-kernels"
@@ -111,8 +111,8 @@ def _student_nb() -> nbformat.NotebookNode:
 
 
 def _entry(name_start: str) -> dict[str, str]:
-    """The answers of one entry of tests/wrong_answers/01-kernels.yml, on the reference."""
-    entries = yaml.safe_load((WRONG_ANSWERS_DIR / f"{CHAPTER}.yml").read_text())
+    """The answers of one entry of solutions/01-kernels/wrong_answers.yml, on the reference."""
+    entries = yaml.safe_load(wrong_answers_file(CHAPTER).read_text())
     entry = next(e for e in entries if e["name"].startswith(name_start))
     return {**_reference(), **entry["answers"]}
 

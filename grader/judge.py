@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import shutil
 import subprocess
@@ -155,14 +156,33 @@ class Judge:
         if not self.walls:
             self._scratch = tempfile.mkdtemp(prefix="course-judge-")
         spec = self.launch_spec(["-m", "grader.judge_worker"])
-        process = subprocess.Popen(
-            [sys.executable, "-m", "grader.judge_launch", "launch", json.dumps(spec)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO_ROOT)},
-        )  # fmt: skip
-        self._worker = _Worker(process)
+        started: queue.Queue = queue.Queue()
+
+        def keeper() -> None:
+            # The worker dies with the thread that started it (PR_SET_PDEATHSIG counts threads),
+            # so a thread of its own starts it and waits for it: any thread may use the judge.
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "grader.judge_launch", "launch", json.dumps(spec)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                         "PYTHONPATH": str(REPO_ROOT)},
+                )  # fmt: skip
+            except OSError as error:
+                started.put(error)
+                return
+            started.put(process)
+            worker = _Worker(process)
+            started.put(worker)
+            self._drain(worker)
+            process.wait()
+
+        threading.Thread(target=keeper, daemon=True, name="course-judge").start()
+        process = started.get()
+        if isinstance(process, OSError):
+            raise JudgeUnavailable(f"the judge did not start: {process}")
+        self._worker = started.get()
         self.generation += 1
-        threading.Thread(target=self._drain, args=(self._worker,), daemon=True).start()
         reply = self._exchange(None, self.limits.start_seconds, "starting")
         if not (isinstance(reply, dict) and reply.get("ok")):
             self._stop()
@@ -198,8 +218,8 @@ class Judge:
 
     def _drain(self, worker: _Worker) -> None:
         """The worker's stderr, kept to its last `stderr_bytes` for the instructor's log."""
-        for line in iter(worker.process.stderr.readline, b""):
-            worker.stderr += line
+        for chunk in iter(lambda: worker.process.stderr.read1(1 << 16), b""):
+            worker.stderr += chunk
             del worker.stderr[: max(0, len(worker.stderr) - self.limits.stderr_bytes)]
 
     def usage(self) -> dict:

@@ -5,7 +5,8 @@ A hidden test reads a `JudgedModel` as it reads a Keras model where it can: `pre
 `output.shape`, `output_shape`, `count_params()`, and `type(layer).__name__` the Keras class),
 `built`, `build(shape)`; and the course's own views: `course_facts` (what
 `helpers.model_facts.describe` gives, so `describe(stand_in)` is the same dict), `blocks()`,
-`class_name`, `optimizer_iterations` (loaded with compile=True only), `data` (the bytes).
+`class_name`, `optimizer_iterations` (loaded with compile=True only: `compiled()`), `data`
+(the bytes).
 Every value comes from the judge's answers: no Keras runs in the grader for it.
 """
 
@@ -86,6 +87,7 @@ class JudgedModel:
         self.course_facts: dict = {}
         self.optimizer_iterations: int | None = None
         self._build_shape: Any = None
+        self._compiled: JudgedModel | None = None
 
     def reload(self) -> None:
         """Load the bytes in the judge's current worker (after a restart, or once evicted)."""
@@ -146,6 +148,15 @@ class JudgedModel:
         inputs = [np.asarray(a) for a in x] if isinstance(x, list | tuple) else np.asarray(x)
         return self._call("predict", {"x": inputs, "batch_size": batch_size},
                           self._judge.limits.predict_seconds, "making predictions")  # fmt: skip
+
+    def compiled(self) -> JudgedModel:
+        """The same bytes loaded with compile=True (its optimizer, `optimizer_iterations`);
+        a model without a compile config, or with one off the allow-list, is refused."""
+        if self.compiled_load:
+            return self
+        if self._compiled is None:
+            self._compiled = self._judge.model(self.data, compile=True)
+        return self._compiled
 
     def blocks(self) -> list[dict]:
         return model_facts.blocks(self.course_facts)

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -481,7 +482,8 @@ def test_chapter_07_tiny_model_keeps_its_optimizer_state(judge):
     judged = judge.model(data, compile=True)
     assert judged.optimizer_iterations == int(model.optimizer.iterations.numpy()) == 8
     same_predictions(judged, model, x)
-    assert judge.model(data).optimizer_iterations is None
+    plain = judge.model(data)
+    assert plain.optimizer_iterations is None and plain.compiled().optimizer_iterations == 8
     untrained = judge.model(keras_bytes(namespace["tiny_model"]()), compile=True)
     assert untrained.optimizer_iterations == 0
 
@@ -551,14 +553,22 @@ def test_the_judge_reads_an_image_file(judge):
 
 
 def test_a_request_over_its_time_is_killed_and_the_next_model_still_works(judge):
-    """Runs last: it replaces the module's worker."""
+    """Runs last: it replaces the module's worker. A model loaded before is reloaded after."""
     namespace = solution_functions("07-callbacks", "tiny_problem")
     x, y = namespace["tiny_data"](n=4096)
     model = keras_bytes(namespace["tiny_model"]())
+    earlier = judge.model(keras_bytes(small_dense()))
+    expected = earlier.predict(np.ones((1, 4), np.float32))
     before = judge.generation
     with pytest.raises(JudgeTimeout, match="took too long"):
         judge.run("fit", model=model, x=x, y=y, epochs=200, batch_size=1, timeout=3)
     assert any("killed" in entry for entry in judge.log)
+    # A new worker, started from a thread that ends at once, serves this thread.
+    starter = threading.Thread(target=judge.start)
+    starter.start()
+    starter.join()
+    time.sleep(1)  # a worker tied to the starting thread would be killed by now
     judged = judge.model(keras_bytes(small_dense()))
     assert judge.generation == before + 1
     assert judged.predict(np.ones((1, 4), np.float32)).shape == (1, 2)
+    assert np.array_equal(earlier.predict(np.ones((1, 4), np.float32)), expected)

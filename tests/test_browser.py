@@ -9,19 +9,24 @@ box, no error, no solution. A screenshot of every whole page (book-NN-name.png, 
 the table of contents; a long page goes on in book-NN-name-2.png, ...) and of the landing page
 are saved under _build/artifacts/ (or $COURSE_ARTIFACTS_DIR) with a short report,
 book-reader.txt. tests/test_book_results.py checks what the pages show. The quick tests check
-the book's own settings (_config.yml).
+the book's own settings (_config.yml). A second visit (tests/book_phone.py) reads every page
+on a 400-pixel phone screen, taps the menu and the contents open, and toggles the sidebar at
+1280 px (phone-*.png, laptop-*.png).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import re
 import struct
 from pathlib import Path
 
+import browser
 import pytest
 import yaml
+from book_phone import read_on_a_phone, toggle_on_a_laptop
 from book_reader import (
     CSS_EXTERNAL,
     MATHJAX_EXTENSION,
@@ -29,6 +34,7 @@ from book_reader import (
     SEARCH_WORD,
     SECRETS,
     external_resources,
+    fetch,
     page_shot_name,
     shown,
     without_fragment,
@@ -102,9 +108,21 @@ def test_config_ships_mathjax_with_the_book():
     assert spec and spec.origin, f"{MATHJAX_EXTENSION} is not installed: make setup"
     assert (Path(spec.origin).parent / "static" / path).is_file(), f"the package has no {path}"
     version = importlib.metadata.version(MATHJAX_EXTENSION)
-    for name in ("requirements.txt", "constraints.txt"):
-        pins = pinned(REPO_ROOT / name)
-        assert pins.get(MATHJAX_EXTENSION) == version, f"{name}: pin {MATHJAX_EXTENSION}=={version}"
+    pins = pinned(REPO_ROOT / "requirements.txt")
+    assert pins.get(MATHJAX_EXTENSION) == version, (
+        f"requirements.txt: {MATHJAX_EXTENSION}=={version}"
+    )
+
+
+def test_config_has_a_favicon_and_the_books_own_extension():
+    """A favicon (else every page logs a 404 for /favicon.ico), and _ext/course_book.py, which
+    makes the downloads the executed notebooks and the console free of errors."""
+    config = book_config()
+    favicon = REPO_ROOT / config["html"]["favicon"]
+    assert favicon.is_file() and favicon.parent.name == "_static", favicon
+    extensions = config["sphinx"]["local_extensions"]
+    assert extensions == {"course_book": "_ext"}
+    assert (REPO_ROOT / "_ext" / "course_book.py").is_file()
 
 
 def test_config_merges_each_cells_output_streams():
@@ -194,8 +212,7 @@ def test_every_page_of_the_table_of_contents_loads(reader):
         assert without_fragment(seen["url"]) == page.url, f"{page.name}: ended on {seen['url']}"
         assert seen["heading"], f"{page.name}: no title heading on the page"
         assert seen["heading"] in seen["title"], f"{page.name}: <title> {seen['title']!r}"
-        failed = [url for url in seen["failed_resources"] if not url.endswith("/favicon.ico")]
-        assert not failed, f"{page.name}: these did not load: {failed}"
+        assert not seen["failed_resources"], f"{page.name}: did not load {seen['failed_resources']}"
     assert reader.seconds < 90, f"the visit took {reader.seconds:.0f} s"
 
 
@@ -366,3 +383,101 @@ def test_a_screenshot_of_the_landing_page_and_of_every_page_is_saved(reader):
             if part == 0:  # a later part may be the last few pixels of the page
                 assert height >= 600, f"{path.name}: {width}x{height}"
                 assert path.stat().st_size > 20_000, f"{path.name} looks blank"
+
+
+@pytest.mark.slow
+def test_no_page_logs_an_error_in_the_browsers_console(reader):
+    """No uncaught exception (sphinx-thebe's THEBE_JS_URL declared twice, the theme's empty
+    colour mode) and no failed request (a missing favicon) on any page."""
+    errors = [f"{page.name}: {message}" for page in shown(reader)
+              for message in page.seen["console"]]  # fmt: skip
+    assert not errors, "console errors:\n" + "\n".join(errors[:20])
+
+
+@pytest.mark.slow
+def test_every_page_has_the_books_favicon(reader):
+    for page in shown(reader):
+        icon = page.seen["favicon"] or ""
+        assert icon.startswith(reader.base) and icon.endswith("favicon.svg"), (page.name, icon)
+
+
+@pytest.mark.slow
+def test_a_notebook_pages_download_is_the_executed_notebook_with_a_line_on_running_it(reader):
+    """The page's .ipynb is the notebook as the build ran it, outputs and all; the page and the
+    notebook's first cell say what it is and how to run it; "print" says what it does."""
+    lessons = [page for page in shown(reader) if page.name.startswith("chapters/")]
+    assert lessons
+    for page in lessons:
+        downloads = {item["text"]: item for item in page.seen["downloads"]}
+        assert ".pdf" not in downloads and "print" in downloads, downloads
+        assert downloads["print"]["script"] == "window.print()"
+        notebook = downloads[".ipynb"]["href"]
+        assert notebook.startswith(reader.base) and notebook.endswith(f"{page.name}.ipynb")
+        status, body = fetch(notebook)
+        assert status == 200, (page.name, notebook, status)
+        cells = json.loads(body)["cells"]
+        note = page.seen["run_note"]
+        assert note.startswith("The download button (.ipynb) gives"), (page.name, note)
+        assert "course's environment" in note and "Set up the course" in note, note
+        assert cells[0]["cell_type"] == "markdown" and note[:60] in "".join(cells[0]["source"])
+        code = [cell for cell in cells if cell["cell_type"] == "code"]
+        with_outputs = [cell for cell in code if cell.get("outputs")]
+        if page.name.endswith("/exercises"):
+            assert "blank exercises" in note and not with_outputs, page.name
+            continue
+        assert len(with_outputs) >= len(code) // 2, f"{page.name}: {len(with_outputs)}/{len(code)}"
+        images = [o for c in with_outputs for o in c["outputs"] if "image/png" in o.get("data", {})]
+        assert images, f"{page.name}: the downloaded notebook has no figure"
+
+
+# ---------------------------------------------------------------------------------------------
+# The book on a phone (400 px) and the sidebar's toggle on a laptop (1280 px)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def phone(chromium_here, built_book):
+    """Every page at 400 px, the menu and contents tapped open; the toggle at 1280 px."""
+    with browser.serve(built_book) as base, browser.chromium() as driver:
+        visit = read_on_a_phone(driver, base, toc_files())
+        lesson = next(name for name in toc_files() if name.startswith("chapters/"))
+        return visit, toggle_on_a_laptop(driver, base, lesson)
+
+
+@pytest.mark.slow
+def test_on_a_phone_the_menu_and_the_contents_open(phone):
+    visit, _ = phone
+    before, menu, contents = visit.taps["before"], visit.taps["menu"], visit.taps["contents"]
+    assert not before["menu"] and not before["contents"], f"open before a tap: {before}"
+    assert menu["tapped"] and menu["menu"] and menu["menu_links"] >= 10, menu
+    assert contents["tapped"] and contents["contents"] and contents["contents_links"] >= 3, contents
+    for shot in visit.shots:
+        assert shot.is_file() and png_size(shot)[0] == 400, shot
+
+
+@pytest.mark.slow
+def test_on_a_laptop_the_sidebar_toggle_hides_and_shows_the_menu(phone):
+    _, (loaded, first, second, console) = phone
+    assert loaded["menu"], "the chapters' menu is not shown at 1280 px"
+    assert first["tapped"] and not first["menu"], f"one click did not hide it: {first}"
+    assert second["tapped"] and second["menu"], f"a second click did not bring it back: {second}"
+    assert not console["console"], console
+
+
+@pytest.mark.slow
+def test_on_a_phone_nothing_scrolls_sideways_but_lines_too_long_for_it(phone):
+    """The page is as wide as the screen; a code block, an output or a displayed formula may
+    scroll in its own box, and a code box only where a line is longer than the box holds."""
+    visit, _ = phone
+    problems = []
+    for name, seen in visit.pages.items():
+        if seen["page_width"] > seen["screen"] + 1:
+            problems.append(f"{name}: the page is {seen['page_width']} px wide on a 400 px screen")
+        problems += [f"{name}: {what} sticks out of the screen" for what in seen["cut"]]
+        for box in seen["scrollers"]:
+            if box["formula"] or (box["tag"] == "pre" and box["longest"] > box["fits"]):
+                continue
+            problems.append(f"{name}: a {box['tag']}.{box['cls']} scrolls: {box['text']!r}")
+    assert not problems, "\n".join(problems[:30])
+    errors = [f"{name}: {m}" for name, messages in visit.console.items() for m in messages]
+    assert not errors, "console errors on the phone:\n" + "\n".join(errors[:20])

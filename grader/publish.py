@@ -2,8 +2,10 @@
 
 It is written from an allow-list, never by removing things from a copy: the lessons and the
 generated `exercises.ipynb` of every chapter, `helpers/`, the book (`_config.yml`, `_toc.yml`
-and the pages it names), `lab/` and the pinned requirements, plus a student Makefile, README,
-pyproject.toml (installs `helpers` only) and .gitignore written here. Nothing of `solutions/`,
+and the pages it names, with its `_ext/` and `_static/`), `lab/`, the entry point `course/`
+(`python -m course ...`, also the Colab cell's installer) and the lock (uv.lock and its export
+requirements.txt), plus a student Makefile, README, pyproject.toml (installs `helpers` only),
+.gitignore and Binder's settings (binder/) written here. Nothing of `solutions/`,
 `grader/`, `coursebuild/`, `tests/` or `docs/` goes; every file written is then searched for
 `grader.course.SECRET_MARKERS`, and a hit removes what was written.
 
@@ -28,7 +30,9 @@ from grader.paths import CHAPTERS_DIR, REPO_ROOT
 
 MARKER = ".course-publish"
 KEEP = {".git", MARKER}  # what a republish leaves in place
-COPIED = ["helpers", "lab", "_static", "_toc.yml", "requirements.txt", "constraints.txt"]
+# course/: `python -m course setup|book|lab|check|test` (Windows has no make) and the Colab cell's
+# installer; _ext/: the book's own Sphinx extension; requirements.txt: uv.lock's export.
+COPIED = ["helpers", "lab", "_static", "_ext", "course", "_toc.yml", "requirements.txt", "uv.lock"]
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 BINDER, COLAB = "https://mybinder.org", "https://colab.research.google.com"
 TEMPLATES = Path(__file__).with_name("publish_files")  # the student Makefile, README, ...
@@ -116,15 +120,15 @@ SETUP_FALLBACK = re.compile(
 )
 COLAB_SETUP = """    import sys
 
-    if "google.colab" in sys.modules:  # Colab: get the course's helpers and pinned packages
+    if "google.colab" in sys.modules:  # Colab: the course's helpers, and what Colab lacks
         import subprocess
 
         repository = {url!r}
         subprocess.run(["git", "clone", "-q", "--depth", "1", repository, "/content/course"])
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r",
-                        "/content/course/requirements.txt", "-c",
-                        "/content/course/constraints.txt"], check=True)  # fmt: skip
         sys.path.insert(0, "/content/course")
+        from course import colab
+
+        colab.install_missing()  # the pinned packages Colab lacks; its own TensorFlow stays
         from helpers import config
     else:
 """
@@ -185,7 +189,10 @@ def publish(target: Path, url: str | None = None) -> Path:
     (target / "_config.yml").write_text(config)
     for template in sorted(TEMPLATES.iterdir()):
         name = "." + template.name[4:] if template.name.startswith("dot-") else template.name
-        shutil.copy2(template, target / name)
+        if template.is_dir():  # binder/: Binder's settings, which replace the top level's
+            shutil.copytree(template, target / name, ignore=IGNORED)
+        else:
+            shutil.copy2(template, target / name)
     (target / MARKER).write_text(
         "Written by `course-grade publish` from the instructor's repository. Publishing again\n"
         "into this folder replaces every file but .git/ and this one.\n"

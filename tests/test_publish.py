@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from course import colab
 from grader.cli import main
 from grader.course import SECRET_MARKERS
 from grader.paths import REPO_ROOT, SOLUTIONS_DIR
@@ -28,7 +30,8 @@ URL = "https://github.com/cnn-course/cnn-course-students"
 FORBIDDEN = {"grader", "coursebuild", "solutions", "tests", "wrong_answers", "mutants", "docs",
              "nbgrader_config.py", ".github", ".ci"}  # fmt: skip
 WANTED = ["Makefile", "README.md", "pyproject.toml", "_config.yml", "_toc.yml", "intro.md",
-          "setup.md", "glossary.md", "requirements.txt", "constraints.txt", "helpers/precheck.py",
+          "setup.md", "glossary.md", "requirements.txt", "uv.lock", "helpers/precheck.py",
+          "course/__main__.py", "course/env.py", "course/colab.py", "_ext/course_book.py",
           "lab/student/labconfig/page_config.json", "chapters/01-kernels/exercises.ipynb",
           "chapters/01-kernels/kernels.ipynb"]  # fmt: skip
 
@@ -132,27 +135,83 @@ def test_the_buttons_point_at_the_public_repository_only_there(published):
 
 
 def test_binder_gets_the_environment_and_the_courses_kernel(published):
-    """repo2docker installs requirements.txt, then runs postBuild (executable) on Python 3.11."""
-    post_build = published / "postBuild"
+    """repo2docker reads binder/ (not requirements.txt, which it would install with its
+    dependencies): postBuild installs the lock with --no-deps, then helpers and the kernel."""
+    post_build = published / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK), "postBuild must be executable"
     text = post_build.read_text()
+    assert "pip install --quiet --no-deps -r requirements.txt" in text
     assert "pip install --quiet --no-deps -e ." in text and "--name cnn-course" in text
-    assert (published / "runtime.txt").read_text().strip() == "python-3.11"
+    assert (published / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    assert not (published / "binder" / "requirements.txt").exists()
+
+
+def _setup_cell(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return next(
+        "".join(c["source"]) for c in cells if "ModuleNotFoundError" in "".join(c["source"])
+    )
 
 
 def test_each_published_notebook_installs_the_course_when_it_runs_in_colab(published):
-    """The setup cell: in Colab it clones the public repository and installs its pins; in any
-    other Python without `helpers` it still asks for the course's kernel."""
+    """The setup cell: in Colab it clones the public repository and installs what Colab lacks;
+    in any other Python without `helpers` it still asks for the course's kernel."""
     for path in sorted((published / "chapters").glob("*/*.ipynb")):
-        cells = json.loads(path.read_text())["cells"]
-        setup = next("".join(c["source"]) for c in cells if "ModuleNotFoundError" in
-                     "".join(c["source"]))  # fmt: skip
+        setup = _setup_cell(path)
         compile(setup, str(path), "exec")
         assert '"google.colab" in sys.modules' in setup, path
-        assert repr(URL) in setup and "constraints.txt" in setup, path
+        assert repr(URL) in setup and "colab.install_missing()" in setup, path
         assert "Change Kernel > " in setup, path
         instructor = (REPO_ROOT / path.relative_to(published)).read_text()
         assert "google.colab" not in instructor, f"{path.name}: the instructor's copy changed"
+
+
+def test_the_colab_cell_runs_from_a_clone_of_the_published_repository(published, tmp_path):
+    """The first cell as Colab runs it (google.colab imported, the repository cloned, its
+    `course.colab` asked what is missing), here with a local clone and this environment, which
+    lacks nothing: it installs nothing and imports the clone's helpers."""
+    repository = tmp_path / "public"
+    shutil.copytree(published, repository)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repository)]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "published"]):
+        subprocess.run(git + command, check=True, capture_output=True)
+    content = tmp_path / "content"
+    cell = _setup_cell(published / "chapters" / "01-kernels" / "kernels.ipynb")
+    cell = cell.replace(repr(URL), repr(str(repository))).replace("/content", str(content))
+    # Colab has no `helpers`: this environment's editable install of it is switched off.
+    program = (
+        "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+        "sys.meta_path = [f for f in sys.meta_path if '__editable__' not in f.__module__]\n"
+        f"{cell}\nimport helpers\nprint('helpers from', helpers.__file__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "PYTHONPATH": ""},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"helpers from {content}/course/helpers" in result.stdout, result.stdout
+    assert "Installing" not in result.stdout, result.stdout
+
+
+# What a Colab runtime comes with, of the packages the course's lessons need (its own versions).
+COLAB = {
+    "tensorflow", "keras", "tf-keras", "tensorflow-hub", "numpy", "scipy", "matplotlib",
+    "pandas", "scikit-image", "pillow", "nbformat", "nbclient", "scikit-learn", "joblib",
+}  # fmt: skip
+
+
+def test_colab_gets_only_what_it_lacks_and_never_a_second_tensorflow(published):
+    text = (published / "requirements.txt").read_text()
+    linux = lambda marker: not marker or ("x86_64" in marker and "linux" in marker)  # noqa: E731
+    wanted = colab.missing(text, COLAB, holds=linux)
+    assert {w.split("==")[0] for w in wanted} == {"mlxtend", "mtcnn", "lz4"}, wanted
+    # A Python with tensorflow-cpu alone (as tested by hand in a fresh venv): the rest, but no
+    # `tensorflow` for tf-keras, and every pin at the lock's version.
+    wanted = dict(w.split("==") for w in colab.missing(text, {"tensorflow-cpu"}, holds=linux))
+    assert not {"tensorflow", "tensorflow-cpu"} & wanted.keys(), wanted
+    assert {"keras", "tensorflow-hub", "tf-keras", "mlxtend", "mtcnn"} <= wanted.keys()
+    pins, _ = colab.read_lock(text, holds=linux)
+    assert all(pins[name] == version for name, version in wanted.items())
 
 
 def test_it_refuses_a_foreign_folder_and_the_instructors_repository(tmp_path, capsys):

@@ -11,7 +11,8 @@ result (under a lock, merged with what another process logged), so that a killed
 process leaves every result that had finished.
 
 A result is kept under (the submission's sha256, the grader version, the settings), in the log:
-a submission whose three are unchanged is not graded again (`reusable`).
+a submission whose three are unchanged is not graded again (`reusable`), unless its result was
+a time limit or an error, which may not happen again.
 """
 
 from __future__ import annotations
@@ -76,9 +77,13 @@ def read_log(course: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+REUSABLE_STATUSES = {"graded", "corrupt"}  # what the bytes decide; not a time limit or an error
+
+
 def reusable(entry: dict | None, submission: Submission, version: str, settings: str) -> bool:
-    """Whether a logged result was graded from these bytes, by this grader, with these settings."""
-    if not entry:
+    """Whether a logged result was graded from these bytes, by this grader, with these settings,
+    and finished: a time limit or an error (a crash, a lost worker) is graded again."""
+    if not entry or entry.get("status") not in REUSABLE_STATUSES:
         return False
     logged = (entry.get("sha256"), entry.get("grader_version"), entry.get("settings"))
     return logged == (submission.sha256, version, settings)

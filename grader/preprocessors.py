@@ -11,7 +11,11 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import LimitOutput
 from traitlets import Integer
 
+from grader.course import SECRET_MARKERS
+from grader.hidden import FAILED
 from grader.notebooks import HIDDEN_REGION
+
+MARKER_REMOVED = "[text like the grader's markers, removed]"
 
 
 class HideHiddenTests(Preprocessor):
@@ -34,14 +38,25 @@ class HideHiddenTests(Preprocessor):
 
 
 class CapOutput(LimitOutput):
-    """Autograde preprocessor: nbgrader's line limit, plus a cap on the characters of any output.
+    """Autograde preprocessor: nbgrader's line limit, plus caps on outputs, cells and notebook.
 
     nbgrader keeps 1000 lines, but one 100 MB line (`print("x" * 10**8)`) would pass whole into
-    the autograded notebook, the feedback and the gradebook's copy. Every text or data field of
-    an output is cut to `max_chars` characters, so the autograded notebook stays small.
+    the autograded notebook, the feedback and the gradebook's copy, and so would 10,000
+    `display()` calls (a 28 MB notebook). Every text or data field of an output is cut to
+    `max_chars` characters; a cell keeps `max_outputs` outputs and `max_cell_bytes`, the
+    notebook `max_notebook_bytes`; a line in the cell says what was cut. The grade is never
+    changed: the output nbgrader's verdict reads (the first error, stderr stream or result)
+    and every error are always kept, and the note goes last, on stdout.
     """
 
     max_chars = Integer(100_000, help="characters kept of each output field").tag(config=True)
+    max_outputs = Integer(100, help="outputs kept per cell").tag(config=True)
+    max_cell_bytes = Integer(1_000_000, help="bytes of outputs kept per cell").tag(config=True)
+    max_notebook_bytes = Integer(5_000_000, help="bytes of outputs per notebook").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._used = 0
+        return super().preprocess(nb, resources)
 
     def _cut(self, text: str) -> str:
         if len(text) <= self.max_chars:
@@ -62,7 +77,39 @@ class CapOutput(LimitOutput):
             if output.get("output_type") == "error":
                 output["evalue"] = self._cut(str(output.get("evalue", "")))
                 output["traceback"] = [self._cut(line) for line in output.get("traceback", [])]
+        if cell.get("cell_type") == "code":
+            cell.outputs = self._budget(cell.get("outputs", []))
         return cell, resources
+
+    def _budget(self, outputs: list) -> list:
+        verdict = next((i for i, o in enumerate(outputs) if _bears_verdict(o)), None)
+        kept, used, cut, cut_bytes = [], 0, 0, 0
+        self._used = getattr(self, "_used", 0)
+        for index, output in enumerate(outputs):
+            size = _size(output)
+            room = min(self.max_cell_bytes - used, self.max_notebook_bytes - self._used)
+            needed = index == verdict or output.get("output_type") == "error"
+            if not needed and (len(kept) >= self.max_outputs or size > room):
+                cut, cut_bytes = cut + 1, cut_bytes + size
+                continue
+            kept.append(output)
+            used, self._used = used + size, self._used + size
+        if cut:
+            note = (
+                f"[autograde: {cut:,} outputs ({cut_bytes:,} bytes) cut: the graded notebook "
+                f"keeps {self.max_outputs} outputs and {self.max_cell_bytes:,} bytes a cell, "
+                f"{self.max_notebook_bytes:,} bytes a notebook]\n"
+            )
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=note))
+        return kept
+
+
+def _bears_verdict(output) -> bool:
+    """Whether nbgrader's `determine_grade` decides on this output (error, stderr, result)."""
+    kind = output.get("output_type")
+    return kind in {"error", "execute_result"} or (
+        kind == "stream" and output.get("name") == "stderr"
+    )
 
 
 SAFE_MIMES = ("text/plain", "image/png", "image/jpeg")
@@ -124,6 +171,8 @@ class SanitizeFeedback(Preprocessor):
         if not SAFE_NAME.fullmatch(str(cell.get("id", ""))):
             cell.id = f"cell-{index}"
         cell.source = _text(cell.get("source"))
+        if not trusted:  # the student's own text: what looks like the grader's markers goes
+            cell.source = scrub_markers(cell.source)
         if cell.cell_type == "code":
             cell.execution_count = count
             cell.outputs = self._outputs(cell.get("outputs", []))
@@ -184,22 +233,39 @@ def _note(notes: list[str]) -> str:
     return "".join(f"[feedback: {note}]\n" for note in notes)
 
 
+def scrub_markers(text: str) -> str:
+    """`text` without the grader's secret markers (`CANARY`, `BEGIN HIDDEN TESTS`, ...).
+
+    Applied to what the student wrote or the kernel printed, never to the instructor's cells
+    or the grader's own failure messages: a marker left there is a real leak, and the page
+    check (`grader.feedback.check_pages`) still refuses that page.
+    """
+    for marker in SECRET_MARKERS:
+        text = text.replace(marker, MARKER_REMOVED)
+    return text
+
+
 def _clean_output(output, dropped: set[str]) -> dict | None:
-    """The output as plain text or a checked image; None when nothing safe is left."""
+    """The output as plain text or a checked image; None when nothing safe is left.
+
+    Text the kernel produced loses anything that looks like the grader's markers; the
+    grader's own failure (an error named `grader.hidden.FAILED`) is kept as it is.
+    """
     if not isinstance(output, dict):
         return None
     kind = output.get("output_type")
     if kind == "stream":
         name = "stderr" if output.get("name") == "stderr" else "stdout"
-        return nbformat.v4.new_output("stream", name=name, text=_text(output.get("text")))
+        text = scrub_markers(_text(output.get("text")))
+        return nbformat.v4.new_output("stream", name=name, text=text)
     if kind == "error":
         traceback = output.get("traceback")
-        return nbformat.v4.new_output(
-            "error",
-            ename=_text(output.get("ename")),
-            evalue=_text(output.get("evalue")),
-            traceback=[_text(line) for line in traceback] if isinstance(traceback, list) else [],
-        )
+        lines = [_text(line) for line in traceback] if isinstance(traceback, list) else []
+        ename, evalue = _text(output.get("ename")), _text(output.get("evalue"))
+        if ename != FAILED:
+            ename, evalue = scrub_markers(ename), scrub_markers(evalue)
+            lines = [scrub_markers(line) for line in lines]
+        return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=lines)
     if kind not in {"display_data", "execute_result"}:
         dropped.add(str(kind)[:40])
         return None
@@ -207,6 +273,7 @@ def _clean_output(output, dropped: set[str]) -> dict | None:
     kept, metadata = {}, {}
     for mime, value in data.items():
         text = re.sub(r"\s+", "", _text(value)) if mime != "text/plain" else _text(value)
+        text = scrub_markers(text) if mime == "text/plain" else text
         if mime not in SAFE_MIMES or (mime != "text/plain" and not BASE64.fullmatch(text)):
             dropped.add(str(mime)[:40])
             continue

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader.cli import main
 from grader.course import bin_dir, find_secrets, gradebook, make_course
 from grader.feedback import (
     FeedbackError,
@@ -218,12 +219,16 @@ def _feedback_course(tmp_path: Path) -> Path:
         gb.add_grade_cell("written", "exercises", CHAPTER, max_score=1, cell_type="markdown")
         gb.add_solution_cell("written", "exercises", CHAPTER)
         gb.add_solution_cell('a" onclick="x', "exercises", CHAPTER)
-        for student in ("alice", "carol"):
+        for student in ("alice", "carol", "dave"):
             gb.add_student(student)
             gb.add_submission(CHAPTER, student)
-    for student, nb in (("alice", _attack()), ("carol", _attack())):
-        if student == "carol":
+    for student, nb in (("alice", _attack()), ("carol", _attack()), ("dave", _attack())):
+        if student == "carol":  # the student's own answer and output name the markers
             nb.cells[0].source = "I found ### BEGIN HIDDEN TESTS in the grader"
+            nb.cells[3].outputs.append(nbformat.v4.new_output("stream", text="CANARY 42\n"))
+        if student == "dave":  # a marker in the instructor's own cell: a real leak
+            nb.cells.append(_meta(nbformat.v4.new_markdown_cell("# CANARY in the release"),
+                                  locked=True, grade_id="intro"))  # fmt: skip
         folder = course / "autograded" / student / CHAPTER
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / NOTEBOOK)
@@ -231,14 +236,25 @@ def _feedback_course(tmp_path: Path) -> Path:
     return course
 
 
-def test_generate_feedback_with_nbgrader(tmp_path):
+def test_generate_feedback_with_nbgrader(tmp_path, capsys):
+    """Carol printed and wrote the grader's markers: her page is made without them. Dave's
+    page holds a marker from the instructor's own cell: only his page is refused, with a line
+    that says so; `course-grade feedback` gives everyone else their page and exits 1."""
     course = _feedback_course(tmp_path)
     with pytest.raises(FeedbackError) as error:
         feedback(course, CHAPTER)
     carol = course / "feedback" / "carol" / CHAPTER / "exercises.html"
     alice = course / "feedback" / "alice" / CHAPTER / "exercises.html"
-    assert list(error.value.problems) == [carol] and str(carol) in str(error.value)
-    assert not carol.exists() and error.value.pages == [alice]
+    dave = course / "feedback" / "dave" / CHAPTER / "exercises.html"
+    assert list(error.value.problems) == [dave] and str(dave) in str(error.value)
+    assert error.value.problems[dave] == ["CANARY"]
+    assert not dave.exists() and error.value.pages == [alice, carol]
+    mine = carol.read_text()
+    assert find_secrets(mine) == [] and "I found ### [text like the grader" in mine
+    assert main(["--course", str(course), "feedback", CHAPTER]) == 1
+    said = capsys.readouterr().out
+    assert "no feedback page for dave: CANARY (the page was deleted" in said
+    assert "2 feedback pages in" in said and alice.exists() and carol.exists()
     assert any(r.startswith("alice/") and "notes.txt" in r for r in error.value.pages.removed)
     page = alice.read_text()
     assert page_problems(page, template_scripts()) == [] and find_secrets(page) == []

@@ -161,6 +161,50 @@ def test_cap_output_leaves_small_outputs_alone():
     assert cell == before
 
 
+def _flood(outputs: int, size: int, *verdicts) -> nbformat.NotebookNode:
+    """A test cell that displays `outputs` outputs of `size` characters, `verdicts` among them."""
+    cell = _graded("flood()")
+    cell.outputs = [_display(**{"text/plain": "x" * size}) for _ in range(outputs)]
+    for index, output in verdicts:
+        cell.outputs.insert(index, output)
+    return cell
+
+
+def test_a_display_flood_is_cut_per_cell_and_per_notebook_with_a_note():
+    cap = CapOutput(max_outputs=50, max_cell_bytes=100_000, max_notebook_bytes=150_000)
+    nb = _run(cap, _flood(3000, 10_000), _flood(3000, 10_000), _flood(5, 10))
+    sizes = [len(json.dumps(cell.outputs)) for cell in nb.cells]
+    assert sizes[0] < 102_000 and sizes[0] + sizes[1] < 155_000, sizes
+    note = nb.cells[0].outputs[-1]
+    assert note.name == "stdout" and note.text.startswith("[autograde: 2,991 outputs (")
+    assert "keeps 50 outputs and 100,000 bytes a cell, 150,000 bytes a notebook" in note.text
+    assert nb.cells[1].outputs[-1].text.startswith("[autograde: ")
+    assert len(nb.cells[2].outputs) == 5  # a small cell at the end: nothing cut, no note
+    again = _run(cap, _flood(3000, 10_000))  # the budget starts again for the next notebook
+    assert len(again.cells[0].outputs) == len(nb.cells[0].outputs)
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [
+        _error(["boom"], ename="AssertionError", evalue="wrong"),
+        _stream("a warning\n", name="stderr"),
+        _display("execute_result", **{"text/plain": "0.5"}),
+    ],
+)
+def test_the_output_nbgraders_verdict_reads_is_never_cut(verdict):
+    """A failure after a flood must still score zero (nbgrader: the first error, stderr or
+    result decides); cutting it would turn a failing test cell into full marks."""
+    from nbgrader.utils import determine_grade
+
+    cell = _flood(500, 10_000, (400, verdict))
+    before = determine_grade(nbformat.from_dict(cell))
+    cell, _ = CapOutput(max_outputs=20, max_cell_bytes=50_000).preprocess_cell(cell, {}, 0)
+    assert determine_grade(cell) == before and before[0] != 1.0
+    assert len(cell.outputs) <= 21 + 1 and verdict in cell.outputs
+    assert cell.outputs[-1].text.startswith("[autograde: ")
+
+
 # ---------------------------------------------------------------------------- SanitizeFeedback
 
 
@@ -280,3 +324,24 @@ def test_outputs_that_are_not_a_list_of_outputs_are_dropped(outputs):
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = outputs
     assert _run(SanitizeFeedback(), cell).cells[0].outputs == []
+
+
+@pytest.mark.parametrize("marker", ["CANARY", "BEGIN HIDDEN TESTS", "BEGIN SOLUTION"])
+def test_marker_text_the_student_made_is_scrubbed_and_the_graders_own_is_kept(marker):
+    """A student who prints the grader's markers gets a page without them (the page check
+    would refuse it); a marker in the instructor's cells or the grader's failure stays, so a
+    real leak is still found."""
+    answer = _graded(f"print('{marker}')  # {marker}", solution=True, grade=False, locked=False)
+    answer.outputs = [
+        _stream(f"{marker}\n"),
+        _display(**{"text/plain": f"'{marker}'"}),
+        _error([f"{marker} line"], ename=f"{marker}Error", evalue=marker),
+    ]
+    added = nbformat.v4.new_markdown_cell(f"my notes: {marker}")
+    test = _graded("check()", locked=True)
+    test.outputs = [_stream(marker), failure_output(f"grader said {marker}")]
+    nb = _run(SanitizeFeedback(), answer, added, test)
+    student = json.dumps([nb.cells[0], nb.cells[1], nb.cells[2].outputs[0]])
+    assert find_secrets(student) == [] and "removed]" in student
+    assert find_secrets(nb.cells[2].source) == []  # the instructor's test cell had none
+    assert marker in nb.cells[2].outputs[1].evalue  # the grader's own text is not touched

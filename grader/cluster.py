@@ -33,6 +33,7 @@ CERTS_DIR = "cluster"  # inside the course folder
 ROLES = ("scheduler", "worker", "client")
 DAYS = 400  # a course term and then some; `cluster-certs --force` makes new ones
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+CONNECT_TIMEOUT = "120s"  # Dask's 30 s default: a busy scheduler's TLS handshake can take longer
 
 
 class ClusterRefused(ValueError):
@@ -182,6 +183,7 @@ class Connection:
 
         self.check()
         secure = {} if self.address.startswith("tcp") else {"security": security(self.certs)}
+        kwargs.setdefault("timeout", CONNECT_TIMEOUT)
         return Client(self.address, deserializers=["msgpack"], **secure, **kwargs)
 
 

@@ -34,6 +34,7 @@ from traitlets import Bool, Integer
 
 from grader import failure_text, notebooks, remote
 from grader.course import HIDDEN
+from grader.judge import Judge
 from grader.remote import ForgedReply, KernelLink
 
 FAILED = "HiddenTestFailed"  # ename of a failure found by the grader
@@ -86,7 +87,10 @@ class ExecuteAndGrade(Execute):
         source = hidden_source(root, info["assignment"], info["notebook"])
         _preload_tensorflow(source)
         self._hidden_source = source
-        return super().preprocess(nb, resources, km)
+        early = any("keras" in c.source for c in source.cells if notebooks.is_test_cell(c))
+        with judge_for(self.judge_walls, Path(root), early) as judge:
+            self._judge = judge
+            return super().preprocess(nb, resources, km)
 
     async def async_start_new_kernel_client(self):
         """nbclient's, with a context whose sockets refuse messages over the cap unread."""
@@ -108,8 +112,7 @@ class ExecuteAndGrade(Execute):
     def preprocess_cell(self, cell, resources, index):
         cell, resources = super().preprocess_cell(cell, resources, index)
         if index == len(self.nb.cells) - 1:
-            with judge_for(self.judge_walls) as judge:
-                self.grade_in_grader(judge)
+            self.grade_in_grader(self._judge)
         return cell, resources
 
     def grade_in_grader(self, judge=None) -> None:
@@ -121,6 +124,7 @@ class ExecuteAndGrade(Execute):
         try:
             _run_quietly(_grader_setup(source), namespace, "the course's set-up cells")
             namespace["kernel"] = link
+            namespace["judge"] = judge  # course tasks on student models (grader.judge_tasks)
             namespace["answer_code"] = _answer_code(self.nb)  # read here, never from the kernel
             link.start()
             link.begin_part(self.part_timeout)
@@ -141,6 +145,8 @@ class ExecuteAndGrade(Execute):
             if detail:
                 details[gid] = detail
             decide(cell, problem)
+        if judge is not None and judge.log:
+            details["judge"] = "\n".join(judge.log)[-4000:]
         self.nb.metadata[VERDICTS] = verdicts
         self.nb.metadata[DETAILS] = details
 
@@ -198,25 +204,24 @@ def answer_names(source: nbformat.NotebookNode, grader_names: dict) -> list[str]
 
 
 @contextlib.contextmanager
-def judge_for(walls: bool):
-    """The submission's judge (`grader.judge`), started on first use and closed after."""
-    if True:  # until the judge lands (grader/judge.py): the legacy in-process loader
-        yield LegacyModels()
-        return
-    from grader.judge import Judge
-
-    judge = Judge(walls=walls)
+def judge_for(walls: bool, course: Path, early: bool):
+    """The submission's judge (`grader.judge`): a jailed process that interprets the models the
+    kernel sends back, closed after the tests. `early`: start it now, in a thread of its own,
+    so that its TensorFlow import overlaps the kernel's run (chapters whose tests need it)."""
+    judge = Judge(walls=None if walls else False, hide=[course])
+    if early:
+        threading.Thread(target=_start_quietly, args=(judge,), daemon=True).start()
     try:
         yield judge
     finally:
         judge.close()
 
 
-class LegacyModels:
-    """Stand-in for the judge while it is built: loads with safe_mode in this process."""
-
-    def model(self, data: bytes):
-        return remote._load_model(data)
+def _start_quietly(judge: Judge) -> None:
+    try:
+        judge.start()
+    except Exception as error:  # the first request starts it again and reports the failure
+        judge.log.append(f"the judge did not start early: {error}")
 
 
 def decide(cell: nbformat.NotebookNode, problem: str | None) -> None:

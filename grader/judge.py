@@ -140,9 +140,11 @@ class Judge:
         self.close()
 
     def start(self) -> None:
-        """Start the worker now (it starts on the first request otherwise)."""
-        if self._worker is None:
-            self._start()
+        """Start the worker now (it starts on the first request otherwise); safe to call from a
+        thread of its own while requests wait for it."""
+        with self._lock:
+            if self._worker is None:
+                self._start()
 
     def close(self) -> None:
         self._stop()

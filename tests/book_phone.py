@@ -22,9 +22,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 PHONE = {"width": 400, "height": 860, "deviceScaleFactor": 1, "mobile": True}
-# What scrolls sideways on the page, and why: a box scrolls where a line of it is longer than
-# the box holds at its font's width ("must"); anything else that is wider than its box, or a
-# page wider than the screen, is a fault.
+# What scrolls sideways on the page, and why: a code box scrolls where a line of it is longer
+# than the box holds at its font's width, a table where even its narrowest layout is wider
+# than its box ("must"); anything else wider than its box, or a page wider than the screen,
+# is a fault.
 PHONE_SCRIPT = """
 const article = document.querySelector("article") || document.body;
 const px = el => parseFloat(getComputedStyle(el).fontSize) || 16;
@@ -48,9 +49,20 @@ for (const el of article.querySelectorAll("*")) {
   const longest = Math.max(...lines.map(line => line.length));
   const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
   const fits = pre ? Math.floor((el.clientWidth - padding) / charWidth(el)) : null;
+  // A table must scroll only when even its narrowest layout (every cell wrapped at each word:
+  // min-content) is wider than its box.
+  const table = el.querySelector("table");
+  let narrowest = null;
+  if (table && !pre) {
+    const width = table.style.width;
+    table.style.width = "min-content";
+    narrowest = table.getBoundingClientRect().width;
+    table.style.width = width;
+  }
   wide.push({tag: el.tagName.toLowerCase(), cls: el.className.toString().slice(0, 60),
              formula: el.matches("mjx-container[display=true]"),
              output: !!el.closest(".cell_output"), longest: longest, fits: fits,
+             table_must: narrowest !== null && narrowest > el.clientWidth + 1,
              text: lines.reduce((a, b) => b.length > a.length ? b : a, "").slice(0, 80)});
 }
 // An element that sticks out of the screen without a scroll bar of its own is cut off.

@@ -89,6 +89,7 @@ class Settings:
     use_sandbox: bool = True
     memory_bytes: int = sandbox.Limits().memory_bytes
     processes: int = sandbox.Limits().processes
+    part_timeout: int = 120  # seconds for all the grader's tests of one part
 
     def digest(self) -> str:
         return _sha256(json.dumps(asdict(self), sort_keys=True).encode())[:16]
@@ -142,6 +143,7 @@ def grade_submission(
             course, chapter.name, submission.student, settings.cell_timeout,
             settings.notebook_timeout, use_sandbox=settings.use_sandbox,
             limits=sandbox.Limits(settings.memory_bytes, settings.processes),
+            part_timeout=settings.part_timeout,
         )  # fmt: skip
         outcome.sha256, outcome.grader_version = submission.sha256, version
         outcome.settings, outcome.worker = settings.digest(), socket.gethostname()

@@ -18,6 +18,9 @@ c.ClearSolutions.code_stub = {
 # take well under a minute on two cores.
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
+# nbgrader makes a late output after a cell's reply an error (raise_on_iopub_timeout); nbclient
+# waits 4 s for it by default, too short for a kernel that printed a flood on a loaded machine.
+c.Execute.iopub_timeout = 30
 
 # A deleted test cell is put back from the gradebook instead of leaving the part ungraded.
 c.OverwriteCells.add_missing_cells = True

@@ -158,17 +158,27 @@ def grade_submission(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Walls a grading machine may lack and still grade: a uid of the kernel's own needs root (a
+# non-root instructor, a SLURM job) and cgroups need a writable hierarchy; bwrap's namespaces
+# (files, processes, network, ipc), the limits and the clean environment are required.
+OPTIONAL_WALLS = ("user", "cgroups")
+
+
 def check_walls(settings: Settings) -> None:
-    """Refuse to grade in a sandbox that lacks walls (cgroups are a bonus, not a wall)."""
+    """Refuse to grade in a sandbox that lacks a required wall (see OPTIONAL_WALLS)."""
     if not settings.use_sandbox:
         return
-    missing = {w: why for w, why in sandbox.availability().items() if why and w != "cgroups"}
+    missing = {
+        wall: why
+        for wall, why in sandbox.availability().items()
+        if why and wall not in OPTIONAL_WALLS
+    }
     if missing:
         walls = "; ".join(f"{wall}: {why}" for wall, why in missing.items())
         raise SandboxMissing(
             f"{socket.gethostname()} refuses to grade: the sandbox lacks walls ({walls}). "
-            "Install bubblewrap and run the grader (or its `dask worker`) as root, or, knowing "
-            "what the kernels may then do, grade with --no-sandbox"
+            "Install bubblewrap (Debian: apt-get install bubblewrap; root adds a uid of the "
+            "kernel's own), or, knowing what the kernels may then do, grade with --no-sandbox"
         )
 
 

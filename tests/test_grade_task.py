@@ -6,8 +6,8 @@ import pytest
 
 from grader import grade_task, sandbox
 
-ALL_UP = dict.fromkeys(["user", "files", "processes", "network", "ipc", "limits", "environment",
-                        "cgroups"])  # fmt: skip
+WALLS = ["user", "files", "processes", "network", "ipc", "limits", "environment", "cgroups"]
+ALL_UP = dict.fromkeys(WALLS)
 
 
 def _walls(monkeypatch, **down: str) -> None:

@@ -14,6 +14,8 @@ points, through an error or a time limit too; else it *survived*: add a test, or
 be told from the reference, write it down in `solutions/NN-topic/equivalent_mutants.yml` (see
 solutions/README.md) as *equivalent*: left out of the score and not graded. On demand, never in
 CI: minutes a chapter.
+
+(Over 300 lines: the command, its report and the equivalents file belong together.)
 """
 
 from __future__ import annotations
@@ -99,9 +101,18 @@ def chapter_mutants(chapter: str) -> list[Mutant]:
         for m in cell_mutations(cell.source):
             answer = MARKER_LINE.sub("", m.source).strip() + "\n"  # as `solution_answers` does
             mutants.append(
-                Mutant(chapter, len(mutants) + 1, grade_id(cell), parts[grade_id(cell)], m.line,
-                       m.operator, m.original, m.mutated, answer)
-            )  # fmt: skip
+                Mutant(
+                    chapter,
+                    len(mutants) + 1,
+                    grade_id(cell),
+                    parts[grade_id(cell)],
+                    m.line,
+                    m.operator,
+                    m.original,
+                    m.mutated,
+                    answer,
+                )
+            )
     return mutants
 
 
@@ -162,8 +173,9 @@ def grade_mutants(
         student_nb = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
 
         def grade(names: list[str]) -> dict:
-            results = autograde(course, chapter, names, jobs=jobs, cell_timeout=cell_timeout,
-                                use_sandbox=isolate)  # fmt: skip
+            results = autograde(
+                course, chapter, names, jobs=jobs, cell_timeout=cell_timeout, use_sandbox=isolate
+            )
             return {r.student: r for r in results}
 
         submit(course, chapter, CONTROL, fill_answers(student_nb, reference))
@@ -236,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", help="only the mutants of this graded part (or answer cell)")
     parser.add_argument("--list", action="store_true", help="list the mutants, grade nothing")
     parser.add_argument(
-        "--cell-timeout", type=int, default=120,
+        "--cell-timeout",
+        type=int,
+        default=120,
         help="seconds per cell; a mutant that runs longer is killed (default 120)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     known = graded_chapters()
     chapters = known if args.chapters == ["all"] else args.chapters

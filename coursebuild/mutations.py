@@ -6,6 +6,8 @@ comments) and returns one `Mutation` per changed node, only inside the `### BEGI
 back with `ast.unparse` in place of its own lines (for an `if`/`for`/`while`/`with`, its header
 line only), so every other line of the cell, comments included, stays as it was. Mutants that do
 not compile are skipped and identical mutant cells are kept once.
+
+(Over 300 lines: the operator tables read one entry a line; the code is the rest.)
 """
 
 from __future__ import annotations
@@ -19,25 +21,53 @@ from dataclasses import dataclass
 from grader.notebooks import SOLUTION_REGION
 
 COMPARISONS = {
-    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
-    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
-    ast.In: ast.NotIn, ast.NotIn: ast.In,
-}  # fmt: skip
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+}
 ARITHMETIC = {
-    ast.Add: [ast.Sub], ast.Sub: [ast.Add], ast.Mult: [ast.Div],
-    ast.Div: [ast.Mult, ast.FloorDiv], ast.FloorDiv: [ast.Div],
-}  # fmt: skip
-PAIRS = [("min", "max"), ("argmin", "argmax"), ("minimum", "maximum"), ("amin", "amax"),
-         ("nanmin", "nanmax"), ("reduce_min", "reduce_max"), ("floor", "ceil")]  # fmt: skip
+    ast.Add: [ast.Sub],
+    ast.Sub: [ast.Add],
+    ast.Mult: [ast.Div],
+    ast.Div: [ast.Mult, ast.FloorDiv],
+    ast.FloorDiv: [ast.Div],
+}
+PAIRS = [
+    ("min", "max"),
+    ("argmin", "argmax"),
+    ("minimum", "maximum"),
+    ("amin", "amax"),
+    ("nanmin", "nanmax"),
+    ("reduce_min", "reduce_max"),
+    ("floor", "ceil"),
+]
 SWAPPED_NAMES = {a: b for pair in PAIRS for a, b in (pair, pair[::-1])}
 CASTS = ("float", "int")  # `float(x)` -> `x`, like `x.astype(...)` -> `x`
 AXES = (0, 1, -1)  # what an `axis=` keyword is moved to (its own value left out)
 HEADER_END = re.compile(r"\s*\)*\s*:\s*(#.*)?")  # what may follow a compound statement's header
 TRAILING = re.compile(r"\s*(#.*)?")  # what may follow a simple statement on its last line
 OPERATORS = (
-    "comparison", "arithmetic", "constant", "axis", "min/max", "floor/ceil", "cast", "slice",
-    "keyword", "and/or", "True/False", "negation", "return first argument",
-)  # fmt: skip
+    "comparison",
+    "arithmetic",
+    "constant",
+    "axis",
+    "min/max",
+    "floor/ceil",
+    "cast",
+    "slice",
+    "keyword",
+    "and/or",
+    "True/False",
+    "negation",
+    "return first argument",
+)
 
 
 @dataclass(frozen=True)
@@ -173,8 +203,12 @@ def _header(statement: ast.stmt) -> list[ast.AST] | None:
     if isinstance(statement, ast.For | ast.AsyncFor):
         return [statement.target, statement.iter]
     if isinstance(statement, ast.With | ast.AsyncWith):
-        return [part for item in statement.items for part in (item.context_expr, item.optional_vars)
-                if part is not None]  # fmt: skip
+        return [
+            part
+            for item in statement.items
+            for part in (item.context_expr, item.optional_vars)
+            if part is not None
+        ]
     if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Try):
         return []  # never mutated: defaults and bases are not the answer; their bodies are
     return None
@@ -242,21 +276,27 @@ def _first_argument_mutations(tree: ast.Module, lines: list[str], regions: list[
             text = f"return {first}"
             new = lines[:start] + [marker[: len(marker) - len(marker.lstrip())] + text]
             original = f"(the solution, {len(code)} line{'s' * (len(code) > 1)})"
-            yield Mutation(region.start, "return first argument", original, text,
-                           "\n".join(new + lines[region.stop - 1 :]))  # fmt: skip
+            yield Mutation(
+                region.start,
+                "return first argument",
+                original,
+                text,
+                "\n".join(new + lines[region.stop - 1 :]),
+            )
         for function in functions:
             body = function.body[0]
             if (
-                function.lineno in region and function.end_lineno in region
-                and function.name != "__init__" and body.lineno > function.lineno
+                function.lineno in region
+                and function.end_lineno in region
+                and function.name != "__init__"
+                and body.lineno > function.lineno
                 and (first := _first_parameter(function))
-            ):  # fmt: skip
+            ):
                 indent = lines[body.lineno - 1][: body.col_offset]
                 text = f"return {first}"
                 new = lines[: body.lineno - 1] + [indent + text] + lines[function.end_lineno :]
                 original = f"(the body of {function.name})"
-                yield Mutation(body.lineno, "return first argument", original, text,
-                               "\n".join(new))  # fmt: skip
+                yield Mutation(body.lineno, "return first argument", original, text, "\n".join(new))
 
 
 def cell_mutations(source: str) -> list[Mutation]:

@@ -47,9 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="*", help="e.g. 01-kernels (default: every chapter)")
     parser.add_argument("--check", action="store_true", help="only report stale notebooks")
     parser.add_argument(
-        "--chapters-dir", type=Path, default=CHAPTERS_DIR,
+        "--chapters-dir",
+        type=Path,
+        default=CHAPTERS_DIR,
         help="folder of the chapters to write or check (default: the repository's chapters/)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.chapters) - set(graded_chapters()))
     if unknown:

@@ -67,9 +67,13 @@ def autograde(
     names = students or submitted_students(course, chapter)
     limits = limits or sandbox.Limits()
     settings = Settings(
-        cell_timeout, notebook_timeout, use_sandbox, limits.memory_bytes, limits.processes,
+        cell_timeout,
+        notebook_timeout,
+        use_sandbox,
+        limits.memory_bytes,
+        limits.processes,
         part_timeout,
-    )  # fmt: skip
+    )
     released = released_chapter(course, chapter)
     version = grader_version(released)
     log = read_log(course)
@@ -94,10 +98,12 @@ def autograde(
         name = submission.student
         if isinstance(result, BaseException):
             done[name] = StudentResult(
-                name, chapter, "error",
+                name,
+                chapter,
+                "error",
                 message=f"{name}: not graded ({type(result).__name__}: {result}); "
                 "run autograde again to retry",
-            )  # fmt: skip
+            )
         else:
             done[name] = commit(course, chapter, result, submission, log)
         if on_result:
@@ -111,8 +117,9 @@ def format_results(results: list[StudentResult]) -> str:
         peaks = r.kernel_peaks
         used = (
             f" (kernel peak {peaks.get('memory', 0) / 2**30:.2f} GiB, {peaks.get('pids', 0)} tasks)"
-            if peaks else ""
-        )  # fmt: skip
+            if peaks
+            else ""
+        )
         kept = " (kept)" if r.reused else ""
         lines.append(
             f"{r.status:<10} {r.student:<14} {r.seconds:6.1f} s{used}{kept}  {r.message}".rstrip()

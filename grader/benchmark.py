@@ -28,9 +28,7 @@ def make_class(course: Path, chapter: str, size: int) -> list[str]:
     names = []
     for number in range(size):
         fixture = fixtures[number % len(fixtures)]
-        nb = student_nb if fixture.answers is None else fill_answers(
-            student_nb, fixture.answers
-        )  # fmt: skip
+        nb = student_nb if fixture.answers is None else fill_answers(student_nb, fixture.answers)
         name = f"s{number:03d}-{fixture.student}"
         submit(course, chapter, name, nb)
         names.append(name)
@@ -69,9 +67,13 @@ class MemorySampler:
 
 
 def benchmark(
-    chapters: list[str], size: int, jobs: list[int], cell_timeout: int | None = None,
-    use_sandbox: bool = True, scheduler: str | None = None,
-) -> str:  # fmt: skip
+    chapters: list[str],
+    size: int,
+    jobs: list[int],
+    cell_timeout: int | None = None,
+    use_sandbox: bool = True,
+    scheduler: str | None = None,
+) -> str:
     """Grade a generated class of `size` submissions per chapter once per value of `jobs`,
     or once on the Dask cluster at `scheduler`; every run grades the whole class again."""
     where = "in the sandbox" if use_sandbox else "without the sandbox"
@@ -86,9 +88,15 @@ def benchmark(
                 start = time.perf_counter()
                 with MemorySampler() as memory:
                     results = autograde(
-                        course, chapter, names, jobs=n or 1, cell_timeout=cell_timeout,
-                        use_sandbox=use_sandbox, scheduler=scheduler, regrade=True,
-                    )  # fmt: skip
+                        course,
+                        chapter,
+                        names,
+                        jobs=n or 1,
+                        cell_timeout=cell_timeout,
+                        use_sandbox=use_sandbox,
+                        scheduler=scheduler,
+                        regrade=True,
+                    )
                 seconds = time.perf_counter() - start
                 base = base or seconds
                 bad = [r.student for r in results if r.status != "graded"]

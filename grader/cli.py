@@ -1,4 +1,8 @@
-"""`course-grade`: the instructor's grading round on real nbgrader."""
+"""`course-grade`: the instructor's grading round on real nbgrader.
+
+(Over 300 lines: one parser per subcommand, read top to bottom; each subcommand's work lives in
+the module named for it.)
+"""
 
 from __future__ import annotations
 
@@ -36,15 +40,18 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--course", type=Path, default=default_course(),
+        "--course",
+        type=Path,
+        default=default_course(),
         help="the course folder, outside the repository (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--db", metavar="URL",
+        "--db",
+        metavar="URL",
         help="the gradebook: postgresql://user@host:port/database for one shared by several "
         "graders, or 'sqlite' for the course folder's own file (the default); kept in the course "
         "folder, so later commands and nbgrader use it",
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="student versions into <course>/release and a zip")
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
@@ -55,15 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         "source", type=Path, help="LMS folder (<student>_<time>_exercises.ipynb) or a tree"
     )
     p.add_argument(
-        "--roster", type=Path,
+        "--roster",
+        type=Path,
         help="student ids, one a line, a CSV with `id`, or Canvas's gradebook export / "
         "Moodle's participants export (kept for `export`)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--lms-id", metavar="COLUMN",
+        "--lms-id",
+        metavar="COLUMN",
         help="the LMS roster's column that holds the course's student id (default: Canvas "
         "'SIS Login ID'; Moodle 'ID number', else 'Username')",
-    )  # fmt: skip
+    )
     p.add_argument("--due", help="due date, UTC, e.g. 2025-03-01T23:59:00Z")
     p = sub.add_parser("autograde", help="grade every submission, in parallel with --jobs")
     p.add_argument("chapter")
@@ -71,23 +80,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the config's 300)")
     p.add_argument(
-        "--notebook-timeout", type=float,
+        "--notebook-timeout",
+        type=float,
         help="seconds per submission in all (default: 900)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--part-timeout", type=int, default=120,
+        "--part-timeout",
+        type=int,
+        default=120,
         help="seconds for the grader's tests of one graded part (default: %(default)s)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--scheduler", metavar="ADDRESS",
+        "--scheduler",
+        metavar="ADDRESS",
         help="grade on the Dask cluster at ADDRESS (tls://HOST:8786, with the course's "
         "certificates from `cluster-certs`), one task per submission",
-    )  # fmt: skip
+    )
     _cluster_options(p)
     p.add_argument(
-        "--regrade", action="store_true",
+        "--regrade",
+        action="store_true",
         help="grade every submission again, even those unchanged since their logged result",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--no-sandbox",
         action="store_true",
@@ -130,8 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="replace existing certificates")
     p = sub.add_parser("publish", help="write the public student repository (no solutions)")
     p.add_argument("dir", type=Path, help="a new or empty folder, or an earlier publish")
-    p.add_argument("--url", help="its public URL, e.g. https://github.com/ORG/REPO: the book's "
-                   "repository link and launch buttons")  # fmt: skip
+    p.add_argument(
+        "--url",
+        help="its public URL, e.g. https://github.com/ORG/REPO: the book's "
+        "repository link and launch buttons",
+    )
     p = sub.add_parser("selftest", help="grade a chapter's made-up submissions, compare scores")
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--jobs", type=int, default=2)
@@ -146,17 +163,23 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--db: {error}")
 
     if args.command == "release":
-        print(f"Released into {course / 'release'}; zip for the LMS: "
-              f"{release(course, _chapters(args.chapters), args.zip)}")  # fmt: skip
+        print(
+            f"Released into {course / 'release'}; zip for the LMS: "
+            f"{release(course, _chapters(args.chapters), args.zip)}"
+        )
     elif args.command == "collect":
         try:
             ids, lms_roster = read_roster_file(args.roster, args.lms_id)
         except ValueError as error:
             raise SystemExit(f"roster not read, nothing collected: {error}") from None
         report = collect(
-            course, args.chapter, args.source, ids,
-            parse_time(args.due) if args.due else None, lms_roster,
-        )  # fmt: skip
+            course,
+            args.chapter,
+            args.source,
+            ids,
+            parse_time(args.due) if args.due else None,
+            lms_roster,
+        )
         print(report.format())
     elif args.command == "autograde":
         limits = sandbox.Limits(int(args.memory_limit * 2**30), args.process_limit)
@@ -165,11 +188,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Limits per kernel: {limits.describe()}")
         try:
             results = autograde(
-                course, args.chapter, args.student, args.jobs, args.cell_timeout,
-                args.notebook_timeout, use_sandbox=not args.no_sandbox, limits=limits,
-                scheduler=_connection(args, course), regrade=args.regrade,
+                course,
+                args.chapter,
+                args.student,
+                args.jobs,
+                args.cell_timeout,
+                args.notebook_timeout,
+                use_sandbox=not args.no_sandbox,
+                limits=limits,
+                scheduler=_connection(args, course),
+                regrade=args.regrade,
                 part_timeout=args.part_timeout,
-            )  # fmt: skip
+            )
         except ClusterRefused as error:
             raise SystemExit(f"not graded: {error}") from None
         print(format_results(results))
@@ -189,9 +219,14 @@ def main(argv: list[str] | None = None) -> int:
         print(format_summary(class_summary(score_rows(course, chapters), maxima)))
     elif args.command == "benchmark":
         try:
-            benchmark(_chapters(args.chapter), args.students, args.jobs, args.cell_timeout,
-                      use_sandbox=not args.no_sandbox,
-                      scheduler=_connection(args, course))  # fmt: skip
+            benchmark(
+                _chapters(args.chapter),
+                args.students,
+                args.jobs,
+                args.cell_timeout,
+                use_sandbox=not args.no_sandbox,
+                scheduler=_connection(args, course),
+            )
         except ClusterRefused as error:
             raise SystemExit(f"not graded: {error}") from None
     elif args.command == "cluster-certs":
@@ -218,8 +253,10 @@ def _feedback(course: Path, chapter: str) -> int:
         pages = error.pages
         for page, found in error.problems.items():
             student = page.relative_to(course / "feedback").parts[0]
-            print(f"no feedback page for {student}: {', '.join(found)} (the page was deleted; "
-                  "the other students' pages are kept)")  # fmt: skip
+            print(
+                f"no feedback page for {student}: {', '.join(found)} (the page was deleted; "
+                "the other students' pages are kept)"
+            )
         if error.failure:
             print(error.failure)
         print(f"{len(pages)} feedback pages in {course / 'feedback'}")
@@ -229,12 +266,17 @@ def _feedback(course: Path, chapter: str) -> int:
 
 
 def _cluster_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--certs", type=Path, help=f"the cluster's certificates (default: "
-                   f"<course>/{CERTS_DIR}, made by `course-grade cluster-certs`)")  # fmt: skip
     p.add_argument(
-        "--insecure-localhost", action="store_true",
+        "--certs",
+        type=Path,
+        help=f"the cluster's certificates (default: "
+        f"<course>/{CERTS_DIR}, made by `course-grade cluster-certs`)",
+    )
+    p.add_argument(
+        "--insecure-localhost",
+        action="store_true",
         help="allow a plain tcp:// scheduler on 127.0.0.1 (no TLS: a single-user machine only)",
-    )  # fmt: skip
+    )
 
 
 def _connection(args: argparse.Namespace, course: Path) -> Connection | None:

@@ -66,15 +66,21 @@ def make_certs(folder: Path, hosts: list[str] | None = None, force: bool = False
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = name("course-grade cluster authority")
     ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(end)
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_usage(x509, cert_sign=True), critical=True)
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    written = [_write(folder / "ca.pem", ca.public_bytes(serialization.Encoding.PEM)),
-               _write(folder / "ca-key.pem", _pem_key(ca_key, serialization))]  # fmt: skip
+    )
+    written = [
+        _write(folder / "ca.pem", ca.public_bytes(serialization.Encoding.PEM)),
+        _write(folder / "ca-key.pem", _pem_key(ca_key, serialization)),
+    ]
     names = []
     for host in hosts or []:
         try:
@@ -84,15 +90,22 @@ def make_certs(folder: Path, hosts: list[str] | None = None, force: bool = False
     for role in ROLES:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
-            x509.CertificateBuilder().subject_name(name(f"course-grade {role}"))
-            .issuer_name(ca_name).public_key(key.public_key())
+            x509.CertificateBuilder()
+            .subject_name(name(f"course-grade {role}"))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_usage(x509, cert_sign=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                                  ExtendedKeyUsageOID.CLIENT_AUTH]), False)
-        )  # fmt: skip
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                ),
+                False,
+            )
+        )
         if names and role != "client":
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert, key_file = cert_files(folder, role)
@@ -103,17 +116,24 @@ def make_certs(folder: Path, hosts: list[str] | None = None, force: bool = False
 
 def _usage(x509, cert_sign: bool):
     return x509.KeyUsage(
-        digital_signature=not cert_sign, key_cert_sign=cert_sign, crl_sign=cert_sign,
-        content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=not cert_sign, encipher_only=False, decipher_only=False,
-    )  # fmt: skip
+        digital_signature=not cert_sign,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=not cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _pem_key(key, serialization) -> bytes:
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
-    )  # fmt: skip
+    )
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -138,10 +158,15 @@ def security(folder: Path, role: str = "client"):
             " make them with `course-grade cluster-certs`"
         )
     return Security(
-        tls_ca_file=str(folder / "ca.pem"), tls_client_cert=str(cert), tls_client_key=str(key),
-        tls_scheduler_cert=str(cert), tls_scheduler_key=str(key),
-        tls_worker_cert=str(cert), tls_worker_key=str(key), require_encryption=True,
-    )  # fmt: skip
+        tls_ca_file=str(folder / "ca.pem"),
+        tls_client_cert=str(cert),
+        tls_client_key=str(key),
+        tls_scheduler_cert=str(cert),
+        tls_scheduler_key=str(key),
+        tls_worker_cert=str(cert),
+        tls_worker_key=str(key),
+        require_encryption=True,
+    )
 
 
 @dataclass(frozen=True)

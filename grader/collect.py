@@ -102,9 +102,13 @@ def read_roster(path: Path | None) -> list[str]:
 
 def _kind(mode: int) -> str | None:
     """Why an entry is refused (None for a regular file or a real folder)."""
-    for test, name in ((stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"),
-                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device")):  # fmt: skip
+    for test, name in (
+        (stat.S_ISLNK, "symlink"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
         if test(mode):
             return f"a {name}, never followed or read"
     return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "not a regular file"

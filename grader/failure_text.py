@@ -107,9 +107,11 @@ def hidden_failure(code: str, filename: str, error: BaseException) -> str:
     if isinstance(error, AssertionError) and check is not None:
         return f"A hidden test failed: {describe_check(check)}"
     if isinstance(error, AssertionError):  # a plain assert: its message as written, if any
-        asserts = [
-            n for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.lineno == line
-        ] if tree is not None and line is not None else []  # fmt: skip
+        asserts = (
+            [n for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.lineno == line]
+            if tree is not None and line is not None
+            else []
+        )
         words = literal(asserts[0].msg) if asserts else None
         return "A hidden test failed" + (f": {words}" if words else ".")
     # The outermost call that is not a check: usually the student's function, e.g. `f(x)` in

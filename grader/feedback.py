@@ -74,8 +74,11 @@ def feedback(course: Path, chapter: str) -> FeedbackPages:
     env = grading_env(PYTHONPATH=path)
     result = subprocess.run(
         [str(bin_dir() / "nbgrader"), *feedback_args(chapter)],
-        cwd=course, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     protect_gradebook(course)
     failure = ""
     if result.returncode != 0:
@@ -220,8 +223,11 @@ def render_page(
         exporter.register_preprocessor(name)
     given = dict(resources or {})
     given["nbgrader"] = {
-        "notebook": Path(NOTEBOOK).stem, "score": 0.0, "max_score": 0.0, "late_penalty": 0.0,
+        "notebook": Path(NOTEBOOK).stem,
+        "score": 0.0,
+        "max_score": 0.0,
+        "late_penalty": 0.0,
         **given.get("nbgrader", {}),
-    }  # fmt: skip
+    }
     body, _ = exporter.from_notebook_node(nb, resources=given)
     return body

@@ -162,17 +162,27 @@ def selftest(chapter: str, course: Path, jobs: int = 2) -> list[Verdict]:
         )
         found = float(fixture.shows in printed)
         verdicts.append(
-            Verdict(fixture.student, fixture.description, f"{OUTPUT_PART}{fixture.shows}",
-                    found, 1.0, 1.0)
-        )  # fmt: skip
+            Verdict(
+                fixture.student,
+                fixture.description,
+                f"{OUTPUT_PART}{fixture.shows}",
+                found,
+                1.0,
+                1.0,
+            )
+        )
     for fixture in fixtures:
         for part, got in sorted(table[fixture.student].items()):
             verdicts.append(
                 Verdict(
-                    fixture.student, fixture.description, part, got.score, got.max_score,
+                    fixture.student,
+                    fixture.description,
+                    part,
+                    got.score,
+                    got.max_score,
                     fixture.expected(part, got.max_score),
                 )
-            )  # fmt: skip
+            )
     return verdicts
 
 

@@ -31,9 +31,12 @@ Outcome = tuple[Submission, GradeResult | BaseException]
 
 
 def grade_locally(
-    jobs: int, chapter: Chapter, submissions: Iterable[Submission], version: str,
+    jobs: int,
+    chapter: Chapter,
+    submissions: Iterable[Submission],
+    version: str,
     settings: Settings,
-) -> Iterator[Outcome]:  # fmt: skip
+) -> Iterator[Outcome]:
     """Grade `jobs` submissions at a time in this process's threads (each in its own nbgrader)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         running = {
@@ -45,9 +48,13 @@ def grade_locally(
 
 
 def grade_on_cluster(
-    cluster: Connection, chapter: Chapter, submissions: Iterable[Submission], version: str,
-    settings: Settings, window: int | None = None,
-) -> Iterator[Outcome]:  # fmt: skip
+    cluster: Connection,
+    chapter: Chapter,
+    submissions: Iterable[Submission],
+    version: str,
+    settings: Settings,
+    window: int | None = None,
+) -> Iterator[Outcome]:
     """Grade on the Dask `cluster`, keeping at most `window` tasks queued there.
 
     The default window is four tasks per worker thread (at least 32): enough to keep every

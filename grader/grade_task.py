@@ -116,8 +116,9 @@ def code_version() -> str:
     files = [p for d in CODE_DIRS for p in (REPO_ROOT / d).rglob("*") if p.is_file()]
     files += [REPO_ROOT / name for name in CODE_FILES]
     files = sorted(p for p in files if "__pycache__" not in p.parts and p.suffix != ".pyc")
-    return _sha256(*(b"%s\0%s\0" % (str(p.relative_to(REPO_ROOT)).encode(), p.read_bytes())
-                     for p in files))  # fmt: skip
+    return _sha256(
+        *(b"%s\0%s\0" % (str(p.relative_to(REPO_ROOT)).encode(), p.read_bytes()) for p in files)
+    )
 
 
 def grader_version(chapter: Chapter) -> str:
@@ -140,11 +141,15 @@ def grade_submission(
     try:
         course = _task_course(tmp / "course", chapter, submission, settings)
         outcome = grade_student(
-            course, chapter.name, submission.student, settings.cell_timeout,
-            settings.notebook_timeout, use_sandbox=settings.use_sandbox,
+            course,
+            chapter.name,
+            submission.student,
+            settings.cell_timeout,
+            settings.notebook_timeout,
+            use_sandbox=settings.use_sandbox,
             limits=sandbox.Limits(settings.memory_bytes, settings.processes),
             part_timeout=settings.part_timeout,
-        )  # fmt: skip
+        )
         outcome.sha256, outcome.grader_version = submission.sha256, version
         outcome.settings, outcome.worker = settings.digest(), socket.gethostname()
         result = GradeResult(outcome, workdir=str(course))
@@ -188,8 +193,11 @@ def _task_course(root: Path, chapter: Chapter, submission: Submission, settings)
     url = db_url(course)
     if not url.startswith("sqlite:///" + str(course)):
         raise RuntimeError(f"a task's gradebook must be its own SQLite file, not {url}")
-    for folder, data in (("source", chapter.source), ("release", chapter.release),
-                         (HIDDEN, chapter.hidden)):  # fmt: skip
+    for folder, data in (
+        ("source", chapter.source),
+        ("release", chapter.release),
+        (HIDDEN, chapter.hidden),
+    ):
         path = course / folder / chapter.name / NOTEBOOK
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

@@ -42,10 +42,12 @@ def record_outcome(course: Path, result) -> bool:
     first_answer = next(grade_id(c) for c in source.cells if is_answer_cell(c))
     with gradebook(course) as gb:
         try:
-            notebook = gb.find_submission_notebook(Path(NOTEBOOK).stem, result.chapter,
-                                                   result.student)  # fmt: skip
-            comment = gb.find_comment(first_answer, Path(NOTEBOOK).stem, result.chapter,
-                                      result.student)  # fmt: skip
+            notebook = gb.find_submission_notebook(
+                Path(NOTEBOOK).stem, result.chapter, result.student
+            )
+            comment = gb.find_comment(
+                first_answer, Path(NOTEBOOK).stem, result.chapter, result.student
+            )
         except MissingEntry:
             return False
         if notes:  # nothing to say: leave nbgrader's own comment ("No response.") and flag

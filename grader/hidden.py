@@ -1,16 +1,12 @@
 """Hidden tests, run in the grader's process against the student's live kernel.
 
 `ExecuteAndGrade` replaces nbgrader's `Execute` in the course's autograde preprocessors. It runs
-the rebuilt notebook as nbgrader does (answers, then the visible tests, in the sandboxed kernel),
-and then, before the kernel stops, runs each test cell's visible *and* hidden tests here, in the
-grader's own process: the names the answer cells define are stand-ins that call into the kernel
-(`grader.remote`), while `np`, `tf`, `checks` and every expected value are the grader's own. The
-hidden tests never enter the kernel; nothing the kernel reports about passing counts.
-
-A test cell that fails here gets the failure as its *first* output, so nbgrader scores it zero
-whatever the kernel printed (nbgrader reads the first error or result of a cell); one that
-passes here keeps the kernel's own outputs, so a visible test that failed in the kernel still
-scores zero: a part's score is the lower of the two.
+the rebuilt notebook as nbgrader does (answers, then the visible tests, in the sandboxed kernel);
+then, before the kernel stops, it runs each test cell's visible *and* hidden tests here, in the
+grader's own process: the answers are stand-ins that call into the kernel (`grader.remote`) or
+the judge (`grader.judge`), while `np`, `tf`, `checks` and every expected value are the
+grader's own. The hidden tests never enter the kernel, and a test cell's score is this verdict
+alone (`decide`): a failure goes first in its outputs, a pass keeps the kernel's outputs as text.
 """
 
 from __future__ import annotations
@@ -69,9 +65,8 @@ class ExecuteAndGrade(Execute):
     The grader owns the tests' namespace: its set-up cells' names (`np`, `checks`, `kernel`,
     ...) are bound first and can never be replaced; the kernel is asked only for the names the
     reference answer cells define, and a reply naming anything else is refused and flagged.
-    The kernel's sockets drop any message over `remote.MAX_MESSAGE_BYTES` before it is decoded,
-    each part's tests share `part_timeout` seconds, and the models the kernel sends are
-    interpreted by a judge process of their own (`grader.judge`), never in this one.
+    The kernel's sockets drop any message over `remote.MAX_MESSAGE_BYTES` before it is decoded
+    and each part's tests share `part_timeout` seconds.
     """
 
     part_timeout = Integer(
@@ -138,9 +133,9 @@ class ExecuteAndGrade(Execute):
             if not notebooks.is_test_cell(cell) or gid not in by_id:
                 continue
             link.begin_part(self.part_timeout)
-            problem, detail = (setup_error, "") if setup_error else _run_test(
-                by_id[gid], dict(namespace), gid
-            )  # fmt: skip
+            problem, detail = (
+                (setup_error, "") if setup_error else _run_test(by_id[gid], dict(namespace), gid)
+            )
             verdicts[gid] = problem or "passed"
             if detail:
                 details[gid] = detail
@@ -295,9 +290,10 @@ def _run_test(cell: nbformat.NotebookNode, namespace: dict, gid: str) -> tuple[s
             _run_quietly(code, namespace, filename, compiled_as=filename)
         except Exception as error:
             text = (
-                failure_text.hidden_failure(code, filename, error) if hidden
+                failure_text.hidden_failure(code, filename, error)
+                if hidden
                 else failure_text.visible_failure(error)
-            )  # fmt: skip
+            )
             if isinstance(error, ForgedReply):
                 text = f"{text} {FORGED_NOTE}"
             return text, failure_text.instructor_detail(error)

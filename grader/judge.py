@@ -108,9 +108,13 @@ class _Worker:
 class Judge:
     """One jailed worker for one submission, started on first use; `close()` ends it."""
 
-    def __init__(self, walls: bool | None = None, limits: JudgeLimits | None = None,
-                 rules: judge_rules.RuleLimits | None = None,
-                 hide: list[Path] | tuple = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        walls: bool | None = None,
+        limits: JudgeLimits | None = None,
+        rules: judge_rules.RuleLimits | None = None,
+        hide: list[Path] | tuple = (),
+    ) -> None:
         """`walls=None` requires the jail and raises JudgeUnavailable where bwrap cannot build
         it; `walls=False` runs the worker bare (tests, `--no-sandbox`). `hide`: folders that must
         stay out of the jail where they lie under /usr (the course folder), see grader.sandbox."""
@@ -166,10 +170,14 @@ class Judge:
             try:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "grader.judge_launch", "launch", json.dumps(spec)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                         "PYTHONPATH": str(REPO_ROOT)},
-                )  # fmt: skip
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env={
+                        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                        "PYTHONPATH": str(REPO_ROOT),
+                    },
+                )
             except OSError as error:
                 started.put(error)
                 return
@@ -193,9 +201,14 @@ class Judge:
     def launch_spec(self, program: list[str]) -> dict:
         """What `grader.judge_launch` builds: the jail, the limits, the program (run with the
         course's Python). Tests launch probes with the worker's own walls."""
-        return {"walls": self.walls, "uid": self._uid, "limits": asdict(self.limits),
-                "hide": [str(p) for p in self.hide], "program": program,
-                "scratch": self._scratch}  # fmt: skip
+        return {
+            "walls": self.walls,
+            "uid": self._uid,
+            "limits": asdict(self.limits),
+            "hide": [str(p) for p in self.hide],
+            "program": program,
+            "scratch": self._scratch,
+        }
 
     def _stop(self) -> None:
         worker, self._worker = self._worker, None
@@ -266,20 +279,27 @@ class Judge:
         except TimeoutError:
             self._stop()
             self.log.append(f"the judge took more than {seconds:g} s while {doing}: killed")
-            raise JudgeTimeout(f"the model took too long while {doing} (over {seconds:g} s)",
-                               code="timeout") from None  # fmt: skip
+            raise JudgeTimeout(
+                f"the model took too long while {doing} (over {seconds:g} s)", code="timeout"
+            ) from None
         except (OSError, judge_protocol.FrameError) as error:
             status = worker.process.poll()
             self._stop()
-            raise JudgeError(f"the grader's judge stopped while {doing} (the model may need "
-                             "more memory or time than the grader allows)",
-                             f"{error}; exit status {status}", "crashed") from None  # fmt: skip
+            raise JudgeError(
+                f"the grader's judge stopped while {doing} (the model may need "
+                "more memory or time than the grader allows)",
+                f"{error}; exit status {status}",
+                "crashed",
+            ) from None
         if reply is EOFError or not isinstance(reply, dict):
             status = worker.process.wait(timeout=10)
             self._stop()
-            raise JudgeError(f"the grader's judge stopped while {doing} (the model may need "
-                             "more memory or time than the grader allows)",
-                             f"exit status {status}", "crashed")  # fmt: skip
+            raise JudgeError(
+                f"the grader's judge stopped while {doing} (the model may need "
+                "more memory or time than the grader allows)",
+                f"exit status {status}",
+                "crashed",
+            )
         return reply
 
     # --- what tests use ---
@@ -292,14 +312,16 @@ class Judge:
             self.log.append(f"refused: {error.message} ({error.detail})")
             raise JudgeRefused(error.message, error.detail, "refused") from None
         except TypeError:
-            raise JudgeRefused("the model could not be loaded: it did not come as a file",
-                               code="refused") from None  # fmt: skip
+            raise JudgeRefused(
+                "the model could not be loaded: it did not come as a file", code="refused"
+            ) from None
 
     def plan(self, data: bytes, input_shape: Any) -> judge_rules.Archive:
         """The layer and parameter counts of the model in `data` built for `input_shape`."""
         try:
-            return judge_rules.plan(judge_rules.read_archive(data, self.rules).config,
-                                    self.rules, input_shape)  # fmt: skip
+            return judge_rules.plan(
+                judge_rules.read_archive(data, self.rules).config, self.rules, input_shape
+            )
         except judge_rules.Refused as error:
             raise JudgeRefused(error.message, error.detail, "refused") from None
 
@@ -345,5 +367,12 @@ def _read_exact(descriptor: int, size: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
-__all__ = ["Judge", "JudgeError", "JudgeLimits", "JudgeRefused", "JudgeTimeout",
-           "JudgeUnavailable", "JudgedModel"]  # fmt: skip
+__all__ = [
+    "Judge",
+    "JudgeError",
+    "JudgeLimits",
+    "JudgeRefused",
+    "JudgeTimeout",
+    "JudgeUnavailable",
+    "JudgedModel",
+]

@@ -23,17 +23,28 @@ from pathlib import Path
 from grader import sandbox
 from grader.paths import REPO_ROOT
 
-JUDGE_FILES = ("judge_worker.py", "judge_tasks.py", "judge_rules.py", "judge_shapes.py",
-               "judge_protocol.py")  # fmt: skip
+JUDGE_FILES = (
+    "judge_worker.py",
+    "judge_tasks.py",
+    "judge_rules.py",
+    "judge_shapes.py",
+    "judge_protocol.py",
+)
 
 
 def _worker_env() -> dict[str, str]:
     return {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "HOME": "/tmp", "KERAS_HOME": "/tmp/.keras", "KERAS_BACKEND": "tensorflow",
-        "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-        "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "MPLBACKEND": "Agg",
-    }  # fmt: skip
+        "HOME": "/tmp",
+        "KERAS_HOME": "/tmp/.keras",
+        "KERAS_BACKEND": "tensorflow",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "CUDA_VISIBLE_DEVICES": "",
+        "MPLBACKEND": "Agg",
+    }
 
 
 def jail_argv(spec: dict) -> list[str]:
@@ -48,8 +59,11 @@ def jail_argv(spec: dict) -> list[str]:
     for folder in readable:
         args += ["--ro-bind", str(staged.get(folder, folder)), str(folder)]
     for name in JUDGE_FILES:  # the judge's own files, not the rest of grader/
-        args += ["--ro-bind", str(staged.get(grader_dir, grader_dir) / name),
-                 str(grader_dir / name)]  # fmt: skip
+        args += [
+            "--ro-bind",
+            str(staged.get(grader_dir, grader_dir) / name),
+            str(grader_dir / name),
+        ]
     args += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
     for key, value in _worker_env().items():
         args += ["--setenv", key, value]
@@ -78,10 +92,18 @@ def launch(spec: dict) -> None:
     # After the uid change (which clears it), kept through exec: the worker dies with the grader.
     ctypes.CDLL(None, use_errno=True).prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     scratch = spec.get("scratch")
-    env = {} if spec["walls"] else {**_worker_env(), "HOME": scratch, "TMPDIR": scratch,
-                                    "KERAS_HOME": f"{scratch}/.keras",
-                                    "COURSE_JUDGE_SCRATCH": scratch,
-                                    "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    env = (
+        {}
+        if spec["walls"]
+        else {
+            **_worker_env(),
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "KERAS_HOME": f"{scratch}/.keras",
+            "COURSE_JUDGE_SCRATCH": scratch,
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+    )
     os.execve(command[0], command, env)
 
 

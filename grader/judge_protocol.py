@@ -67,8 +67,10 @@ def pack(value: Any) -> bytes:
 def _array(blob: bytes) -> np.ndarray:
     stream = io.BytesIO(blob)
     version = np.lib.format.read_magic(stream)
-    reader = {(1, 0): np.lib.format.read_array_header_1_0,
-              (2, 0): np.lib.format.read_array_header_2_0}.get(version)  # fmt: skip
+    reader = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }.get(version)
     if reader is None:
         raise FrameError(f"npy version {version}")
     shape, _, dtype = reader(stream)

@@ -42,39 +42,132 @@ except ImportError:  # pragma: no cover - inside the judge the two files sit sid
 
 MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 LAYERS = {
-    "InputLayer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-    "GlobalMaxPooling2D", "Flatten", "Dense", "Dropout", "SpatialDropout2D", "GaussianNoise",
-    "GaussianDropout", "BatchNormalization", "Activation", "ReLU", "LeakyReLU", "Softmax",
-    "Rescaling", "Reshape", "Concatenate", "Add", "Average", "Maximum", "Minimum", "Multiply",
-    "Subtract", "ZeroPadding2D", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
-    "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
-}  # fmt: skip
+    "InputLayer",
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "Flatten",
+    "Dense",
+    "Dropout",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "BatchNormalization",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "Rescaling",
+    "Reshape",
+    "Concatenate",
+    "Add",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "ZeroPadding2D",
+    "Resizing",
+    "CenterCrop",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
+    "RandomBrightness",
+}
 ALLOWED: dict[str, set[str]] = {
     "keras.layers": LAYERS,
     "keras": {"Sequential", "Functional", "DTypePolicy", "FloatDTypePolicy"},
     "keras.src.models.functional": {"Functional"},
     "keras.src.models.sequential": {"Sequential"},
     "keras.initializers": {
-        "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
-        "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal"},
+        "GlorotUniform",
+        "GlorotNormal",
+        "HeUniform",
+        "HeNormal",
+        "LecunUniform",
+        "LecunNormal",
+        "Zeros",
+        "Ones",
+        "Constant",
+        "RandomNormal",
+        "RandomUniform",
+        "TruncatedNormal",
+    },
     "keras.regularizers": {"L1", "L2", "L1L2"},
     "keras.constraints": {"MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm"},
-    "keras.optimizers": {"Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-                         "Nadam"},
-    "keras.optimizers.schedules": {"ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
-                                   "InverseTimeDecay", "PolynomialDecay"},
-    "keras.losses": {"SparseCategoricalCrossentropy", "CategoricalCrossentropy",
-                     "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber"},
-    "keras.metrics": {"SparseCategoricalAccuracy", "CategoricalAccuracy", "BinaryAccuracy",
-                      "Accuracy", "MeanSquaredError", "MeanAbsoluteError", "Precision",
-                      "Recall", "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy"},
-}  # fmt: skip
+    "keras.optimizers": {
+        "Adam",
+        "AdamW",
+        "SGD",
+        "RMSprop",
+        "Adagrad",
+        "Adadelta",
+        "Adamax",
+        "Nadam",
+    },
+    "keras.optimizers.schedules": {
+        "ExponentialDecay",
+        "PiecewiseConstantDecay",
+        "CosineDecay",
+        "InverseTimeDecay",
+        "PolynomialDecay",
+    },
+    "keras.losses": {
+        "SparseCategoricalCrossentropy",
+        "CategoricalCrossentropy",
+        "BinaryCrossentropy",
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+        "Huber",
+    },
+    "keras.metrics": {
+        "SparseCategoricalAccuracy",
+        "CategoricalAccuracy",
+        "BinaryAccuracy",
+        "Accuracy",
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+        "Precision",
+        "Recall",
+        "SparseTopKCategoricalAccuracy",
+        "TopKCategoricalAccuracy",
+    },
+}
 ACTIVATIONS = {
-    "relu", "softmax", "sigmoid", "linear", "tanh", "elu", "selu", "gelu", "silu", "swish",
-    "softplus", "softsign", "leaky_relu", "relu6", "hard_sigmoid", "exponential", "log_softmax",
-}  # fmt: skip
-DTYPES = {"float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16",
-          "uint8", "int32", "int64"}  # fmt: skip
+    "relu",
+    "softmax",
+    "sigmoid",
+    "linear",
+    "tanh",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "softsign",
+    "leaky_relu",
+    "relu6",
+    "hard_sigmoid",
+    "exponential",
+    "log_softmax",
+}
+DTYPES = {
+    "float32",
+    "float16",
+    "bfloat16",
+    "float64",
+    "mixed_float16",
+    "mixed_bfloat16",
+    "uint8",
+    "int32",
+    "int64",
+}
 TENSOR = "__keras_tensor__"  # a functional model's link between layers: plain data
 OBJECT_KEYS = ("_initializer", "_regularizer", "_constraint")  # objects, never strings here
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
@@ -140,8 +233,11 @@ def read_archive(data: bytes, limits: RuleLimits = RuleLimits()) -> Archive:
     if not isinstance(data, bytes | bytearray) or len(data) > limits.archive_bytes:
         size = len(data) if isinstance(data, bytes | bytearray) else 0
         raise _refuse(f"its file is larger than {limits.archive_bytes // 2**20} MiB", f"{size}")
-    caps = dict(zip(MEMBERS, (limits.config_bytes, limits.metadata_bytes, limits.weights_bytes),
-                    strict=True))  # fmt: skip
+    caps = dict(
+        zip(
+            MEMBERS, (limits.config_bytes, limits.metadata_bytes, limits.weights_bytes), strict=True
+        )
+    )
     members: dict[str, bytes] = {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -149,8 +245,12 @@ def read_archive(data: bytes, limits: RuleLimits = RuleLimits()) -> Archive:
             names = [info.filename for info in infos]
             if sorted(names) != sorted(MEMBERS):
                 extra = [_name(n) for n in names if n not in MEMBERS][:3] or ["a repeated name"]
-                raise _refuse(f"its file holds {', '.join(extra)}, which Keras never writes"
-                              if len(names) >= 3 else not_keras, repr(names)[:500])  # fmt: skip
+                raise _refuse(
+                    f"its file holds {', '.join(extra)}, which Keras never writes"
+                    if len(names) >= 3
+                    else not_keras,
+                    repr(names)[:500],
+                )
             for info in infos:
                 cap = caps[info.filename]
                 inflates = info.compress_type == zipfile.ZIP_DEFLATED and (
@@ -162,8 +262,10 @@ def read_archive(data: bytes, limits: RuleLimits = RuleLimits()) -> Archive:
                     or info.flag_bits & 0x1
                     or (info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
                 ):
-                    raise _refuse(f"{info.filename} is larger than the grader accepts",
-                                  f"{info.file_size} (stored {info.compress_size})")  # fmt: skip
+                    raise _refuse(
+                        f"{info.filename} is larger than the grader accepts",
+                        f"{info.file_size} (stored {info.compress_size})",
+                    )
                 with archive.open(info) as member:
                     content = member.read(cap + 1)
                 if len(content) != info.file_size:
@@ -252,19 +354,20 @@ def plan(config: dict, limits: RuleLimits = RuleLimits(), input_shape: Any = Non
     except (KeyError, TypeError, AttributeError, IndexError) as error:
         raise _refuse("its configuration is malformed", repr(error)[:500]) from None
     if planner.layers > limits.layers:
-        raise _refuse(f"it has {planner.layers} layers; the grader accepts at most "
-                      f"{limits.layers}")  # fmt: skip
+        raise _refuse(f"it has {planner.layers} layers; the grader accepts at most {limits.layers}")
     if planner.params > limits.params:
-        raise _refuse(f"it has {planner.params:,} parameters; the grader accepts at most "
-                      f"{limits.params:,}")  # fmt: skip
+        raise _refuse(
+            f"it has {planner.params:,} parameters; the grader accepts at most {limits.params:,}"
+        )
     if planner.largest > limits.values_per_output:
-        raise _refuse(f"a layer's output holds {planner.largest:,} values per example; the "
-                      f"grader accepts at most {limits.values_per_output:,}")  # fmt: skip
+        raise _refuse(
+            f"a layer's output holds {planner.largest:,} values per example; the "
+            f"grader accepts at most {limits.values_per_output:,}"
+        )
     return Archive(config, {}, b"", planner.layers, planner.params)
 
 
-def check_archive(data: bytes, limits: RuleLimits = RuleLimits(), compile: bool = False
-                  ) -> Archive:  # fmt: skip
+def check_archive(data: bytes, limits: RuleLimits = RuleLimits(), compile: bool = False) -> Archive:
     """`read_archive`, `check_config` and `plan` in one: the archive Keras may be given."""
     archive = read_archive(data, limits)
     archive.config = check_config(archive.config, limits, compile)
@@ -303,16 +406,20 @@ def _check_object(value: dict, key: str) -> None:
     kind, module = value.get("class_name"), value.get("module")
     if kind == TENSOR:  # Keras makes a symbolic tensor of it: shape, dtype and a layer's name
         inner = value.get("config")
-        if set(value) <= {"class_name", "config"} and isinstance(inner, dict) and set(inner) <= {
-                "shape", "dtype", "keras_history"}:  # fmt: skip
+        if (
+            set(value) <= {"class_name", "config"}
+            and isinstance(inner, dict)
+            and set(inner) <= {"shape", "dtype", "keras_history"}
+        ):
             return
         raise _refuse("its configuration is malformed", "a tensor")
     registered = value.get("registered_name")
     layer = isinstance(kind, str) and kind in LAYERS
     if not isinstance(kind, str) or kind not in ALLOWED.get(module, ()):
         what = "a layer" if layer or module == "keras.layers" else "a part"
-        raise _refuse(f"it uses {what} the course does not accept ({_name(kind)})",
-                      f"module {_name(module)}")  # fmt: skip
+        raise _refuse(
+            f"it uses {what} the course does not accept ({_name(kind)})", f"module {_name(module)}"
+        )
     if registered not in (None, kind):
         raise _refuse(f"it uses a part the course does not accept ({_name(registered)})")
     if not isinstance(value.get("config", {}), dict):

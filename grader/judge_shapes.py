@@ -179,16 +179,40 @@ def _merge(shapes: list[Shape], config: dict, concat: bool) -> tuple[Shape, int]
 
 
 SINGLE = {
-    "Conv2D": _conv, "MaxPooling2D": _pool, "AveragePooling2D": _pool,
-    "GlobalAveragePooling2D": _global_pool, "GlobalMaxPooling2D": _global_pool,
-    "Flatten": _flatten, "Dense": _dense, "BatchNormalization": _batch_norm,
-    "ZeroPadding2D": _zero_padding, "Resizing": _resize, "RandomCrop": _resize,
-    "CenterCrop": _resize, "Reshape": _reshape,
+    "Conv2D": _conv,
+    "MaxPooling2D": _pool,
+    "AveragePooling2D": _pool,
+    "GlobalAveragePooling2D": _global_pool,
+    "GlobalMaxPooling2D": _global_pool,
+    "Flatten": _flatten,
+    "Dense": _dense,
+    "BatchNormalization": _batch_norm,
+    "ZeroPadding2D": _zero_padding,
+    "Resizing": _resize,
+    "RandomCrop": _resize,
+    "CenterCrop": _resize,
+    "Reshape": _reshape,
     **dict.fromkeys(
-        ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Activation",
-         "ReLU", "LeakyReLU", "Softmax", "Rescaling", "RandomFlip", "RandomRotation",
-         "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness"), _same),
-}  # fmt: skip
+        (
+            "Dropout",
+            "SpatialDropout2D",
+            "GaussianNoise",
+            "GaussianDropout",
+            "Activation",
+            "ReLU",
+            "LeakyReLU",
+            "Softmax",
+            "Rescaling",
+            "RandomFlip",
+            "RandomRotation",
+            "RandomZoom",
+            "RandomTranslation",
+            "RandomContrast",
+            "RandomBrightness",
+        ),
+        _same,
+    ),
+}
 MERGE = {"Concatenate", "Add", "Average", "Maximum", "Minimum", "Multiply", "Subtract"}
 MODELS = {"Sequential", "Functional"}
 
@@ -281,8 +305,10 @@ class Planner:
                 args = [outputs_of(outputs, t) for t in _tensors(node)]
                 out = self.call(layer, args[0] if len(args) == 1 else args, index == 0)
                 outputs[(name, index)] = out if isinstance(out, list) else [out]
-        ends = [outputs_of(outputs, {"config": {"keras_history": h}})
-                for h in _histories(config.get("output_layers"))]  # fmt: skip
+        ends = [
+            outputs_of(outputs, {"config": {"keras_history": h}})
+            for h in _histories(config.get("output_layers"))
+        ]
         return ends[0] if len(ends) == 1 else ends
 
 

@@ -134,8 +134,12 @@ class JudgedModel:
         shape = [None if d is None else int(d) for d in input_shape]
         self._judge.plan(self.data, shape)  # JudgeRefused over the limits
         self._build_shape = shape
-        facts = self._call("build", {"input_shape": shape, "limits": _limits(self._judge)},
-                           self._judge.limits.load_seconds, "building the model")  # fmt: skip
+        facts = self._call(
+            "build",
+            {"input_shape": shape, "limits": _limits(self._judge)},
+            self._judge.limits.load_seconds,
+            "building the model",
+        )
         self._set_facts(facts)
 
     def count_params(self) -> int:
@@ -146,8 +150,12 @@ class JudgedModel:
     def predict(self, x: Any, verbose: int = 0, batch_size: int | None = None) -> Any:
         """Keras's `predict` in the judge: an array, or a list (dict) for several outputs."""
         inputs = [np.asarray(a) for a in x] if isinstance(x, list | tuple) else np.asarray(x)
-        return self._call("predict", {"x": inputs, "batch_size": batch_size},
-                          self._judge.limits.predict_seconds, "making predictions")  # fmt: skip
+        return self._call(
+            "predict",
+            {"x": inputs, "batch_size": batch_size},
+            self._judge.limits.predict_seconds,
+            "making predictions",
+        )
 
     def compiled(self) -> JudgedModel:
         """The same bytes loaded with compile=True (its optimizer, `optimizer_iterations`);

@@ -159,9 +159,15 @@ def _settings() -> tuple:
     import keras
 
     config = keras.config
-    return (config.floatx(), config.epsilon(), config.image_data_format(),
-            config.dtype_policy().name, config.is_interactive_logging_enabled(),
-            config.is_traceback_filtering_enabled(), judge_rules.__name__)  # fmt: skip
+    return (
+        config.floatx(),
+        config.epsilon(),
+        config.image_data_format(),
+        config.dtype_policy().name,
+        config.is_interactive_logging_enabled(),
+        config.is_traceback_filtering_enabled(),
+        judge_rules.__name__,
+    )
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-LIMIT_ENV = {"memory_bytes": "COURSE_SANDBOX_MEMORY", "processes": "COURSE_SANDBOX_PROCESSES",
-             "file_bytes": "COURSE_SANDBOX_FILE"}  # fmt: skip
+LIMIT_ENV = {
+    "memory_bytes": "COURSE_SANDBOX_MEMORY",
+    "processes": "COURSE_SANDBOX_PROCESSES",
+    "file_bytes": "COURSE_SANDBOX_FILE",
+}
 
 
 @dataclass(frozen=True)

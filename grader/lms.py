@@ -238,8 +238,10 @@ def export_lms(course: Path, chapters: list[str], folder: Path | None = None):
     paths, notes = [], []
     for lms, identity in (("canvas", CANVAS_COLUMNS), ("moodle", MOODLE_COLUMNS)):
         roster = load_roster(course, lms)
-        columns = {chapter: _column(chapter, roster) if lms == "canvas" else chapter
-                   for chapter in chapters}  # fmt: skip
+        columns = {
+            chapter: _column(chapter, roster) if lms == "canvas" else chapter
+            for chapter in chapters
+        }
         students = roster.ids() if roster else graded
         table = []
         if lms == "canvas":

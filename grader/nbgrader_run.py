@@ -73,17 +73,28 @@ def grade_student(
     per_part = [f"--ExecuteAndGrade.part_timeout={int(part_timeout)}"] if part_timeout else []
     if not use_sandbox:  # no walls for the kernel, none for the judge either (said, not hidden)
         return _grade_student(
-            course, chapter, student, cell_timeout, notebook_timeout, retries,
+            course,
+            chapter,
+            student,
+            cell_timeout,
+            notebook_timeout,
+            retries,
             extra_args=[*per_part, "--ExecuteAndGrade.judge_walls=False"],
-        )  # fmt: skip
+        )
     isolate = sandbox.full_isolation()
     hidden = sandbox.default_hidden(course)
     with sandbox.Slot(hidden, limits or sandbox.Limits(), isolate) as place:
         extra = {**place.env(), "JUPYTER_PATH": str(Path(course) / SANDBOX_DIR)}
         result = _grade_student(
-            course, chapter, student, cell_timeout, notebook_timeout, retries,
-            extra_env=extra, extra_args=[*per_part, *place.nbgrader_args()],
-        )  # fmt: skip
+            course,
+            chapter,
+            student,
+            cell_timeout,
+            notebook_timeout,
+            retries,
+            extra_env=extra,
+            extra_args=[*per_part, *place.nbgrader_args()],
+        )
     result.kernel_peaks = place.peaks
     result.sandbox_uid = place.uid
     return result
@@ -133,9 +144,11 @@ def _grade_student(
         graded_parts = set(part_names(course, chapter))
         autograded = nbformat.read(graded, as_version=4) if graded.exists() else None
         skipped = not_executed(autograded) if autograded is not None else []
-        lost = sorted(graded_parts) if result.status == "time limit" else [
-            name for name in skipped if name in graded_parts
-        ]  # fmt: skip
+        lost = (
+            sorted(graded_parts)
+            if result.status == "time limit"
+            else [name for name in skipped if name in graded_parts]
+        )
         if skipped:
             result.flags.append(f"not executed: {', '.join(skipped)}")
         forged = forged_parts(autograded) if autograded is not None else []

@@ -71,9 +71,10 @@ class CapOutput(LimitOutput):
             for mime, value in list(output.get("data", {}).items()):
                 if isinstance(value, str) and len(value) > self.max_chars:
                     output["data"][mime] = (
-                        self._cut(value) if mime.startswith("text/") else
-                        f"... {mime} output of {len(value):,} characters removed ..."
-                    )  # fmt: skip
+                        self._cut(value)
+                        if mime.startswith("text/")
+                        else f"... {mime} output of {len(value):,} characters removed ..."
+                    )
             if output.get("output_type") == "error":
                 output["evalue"] = self._cut(str(output.get("evalue", "")))
                 output["traceback"] = [self._cut(line) for line in output.get("traceback", [])]

@@ -46,8 +46,10 @@ def check_target(target: Path) -> Path:
     """The folder to publish into, refused when it is the instructor's or not ours to replace."""
     target = Path(target).expanduser().resolve()
     if target == REPO_ROOT or REPO_ROOT in target.parents:
-        raise PublishError(f"{target} is inside the instructor's repository {REPO_ROOT}: "
-                           "publish into a folder outside it")  # fmt: skip
+        raise PublishError(
+            f"{target} is inside the instructor's repository {REPO_ROOT}: "
+            "publish into a folder outside it"
+        )
     if target in REPO_ROOT.parents:
         raise PublishError(f"{target} holds the instructor's repository {REPO_ROOT}")
     if target.exists() and not target.is_dir():
@@ -141,10 +143,14 @@ def colab_ready(notebook_text: str, url: str) -> str:
         source = "".join(cell["source"])
         if cell["cell_type"] == "code" and SETUP_FALLBACK.search(source):
             source = SETUP_FALLBACK.sub(
-                lambda m: m["head"] + COLAB_SETUP.format(url=url)
-                + "\n".join("    " + line for line in m["raise"].splitlines()),
-                source, count=1,
-            )  # fmt: skip
+                lambda m: (
+                    m["head"]
+                    + COLAB_SETUP.format(url=url)
+                    + "\n".join("    " + line for line in m["raise"].splitlines())
+                ),
+                source,
+                count=1,
+            )
             cell["source"] = source.splitlines(keepends=True)
             break
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
@@ -200,6 +206,8 @@ def publish(target: Path, url: str | None = None) -> Path:
     leaks = secrets_in(target)
     if leaks:
         _clear(target)
-        raise PublishError("a solution or hidden-test marker reached the student tree, which "
-                           f"was removed again: {'; '.join(leaks)}")  # fmt: skip
+        raise PublishError(
+            "a solution or hidden-test marker reached the student tree, which "
+            f"was removed again: {'; '.join(leaks)}"
+        )
     return target

@@ -41,9 +41,10 @@ MAX_REPLY_BYTES = 16 * 2**20
 MAX_STRUCTURE = 100_000
 MAX_PART_BYTES = 64 * 2**20
 BUILTIN_ERRORS = {
-    name for name, value in vars(builtins).items()
+    name
+    for name, value in vars(builtins).items()
     if isinstance(value, type) and issubclass(value, BaseException)
-}  # fmt: skip
+}
 
 
 class StudentCodeError(Exception):

@@ -86,8 +86,17 @@ def _bwrap_problem(root: bool) -> str | None:
     """Why bwrap cannot build the walls here (None: it can), tried as the kernel's uid would."""
     if not os.access(BWRAP, os.X_OK):
         return "no bwrap (install the Debian package bubblewrap)"
-    command = [BWRAP, *_namespace_args(), *_system_args(), "--proc", "/proc", "--dev", "/dev",
-               "--", "/usr/bin/true"]  # fmt: skip
+    command = [
+        BWRAP,
+        *_namespace_args(),
+        *_system_args(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        "/usr/bin/true",
+    ]
     as_kernel = {"user": PROBE_UID, "group": PROBE_UID, "extra_groups": []} if root else {}
     probe = subprocess.run(command, capture_output=True, text=True, **as_kernel)
     if probe.returncode != 0:  # e.g. unprivileged user namespaces switched off
@@ -111,9 +120,12 @@ def availability() -> dict[str, str | None]:
     found["limits"] = found["environment"] = None
     missing = [c for c in ("memory", "pids") if root and own_cgroup(c) is None]
     found["cgroups"] = (
-        "needs root" if not root else
-        f"no writable {' or '.join(missing)} cgroup: per-process limits only" if missing else None
-    )  # fmt: skip
+        "needs root"
+        if not root
+        else f"no writable {' or '.join(missing)} cgroup: per-process limits only"
+        if missing
+        else None
+    )
     return found
 
 
@@ -154,8 +166,9 @@ def install_kernel(folder: Path) -> Path:
 
 def live_processes(uid: int) -> list[str]:
     """Processes of `uid` still running (a killed kernel may linger a moment as a zombie)."""
-    found = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-u", str(uid)],
-                           capture_output=True, text=True).stdout.splitlines()  # fmt: skip
+    found = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "-u", str(uid)], capture_output=True, text=True
+    ).stdout.splitlines()
     return [line for line in found if line.split()[1][0] != "Z"]
 
 
@@ -265,8 +278,17 @@ def _set_limits(limits: Limits, per_user: bool) -> None:
 
 
 def _namespace_args() -> list[str]:
-    return ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
-            "--die-with-parent", "--new-session", "--hostname", "sandbox"]  # fmt: skip
+    return [
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--cap-drop",
+        "ALL",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "sandbox",
+    ]
 
 
 def _system_args(hidden: list[Path] | tuple = ()) -> list[str]:

@@ -76,9 +76,9 @@ def scan_code(nb: nbformat.NotebookNode) -> list[str]:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
-                targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [
-                    node.target
-                ]  # fmt: skip
+                targets = (
+                    node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+                )
                 for target in targets:
                     base = target
                     while isinstance(base, ast.Attribute):
@@ -93,9 +93,11 @@ def scan_code(nb: nbformat.NotebookNode) -> list[str]:
                 if name in SUSPICIOUS_CALLS:
                     flags.append(f"{where}: {SUSPICIOUS_CALLS[name]}")
             elif isinstance(node, ast.Import | ast.ImportFrom):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                    node.module or ""
-                ]  # fmt: skip
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                )
                 for module in names:
                     top = module.split(".")[0]
                     if top in SUSPICIOUS_IMPORTS:

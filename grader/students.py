@@ -44,8 +44,9 @@ def generate_student_notebook(chapter: str, course: Path) -> nbformat.NotebookNo
     nbgrader(["generate_assignment", chapter, "--force"], course)
     nb = nbformat.read(Path(course) / "release" / chapter / NOTEBOOK, as_version=4)
     # Under the title: the page's first line is the chapter's H1, as on every page of the book.
-    nb.cells.insert(1 if nb.cells and nb.cells[0].source.startswith("# ") else 0,
-                    header_cell(chapter))  # fmt: skip
+    nb.cells.insert(
+        1 if nb.cells and nb.cells[0].source.startswith("# ") else 0, header_cell(chapter)
+    )
     return nb
 
 

@@ -38,8 +38,11 @@ def _start_server() -> subprocess.Popen:
     if _server is None or _server.poll() is not None:
         _server = subprocess.Popen(
             [sys.executable, "-m", "grader.warm_start"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         if _server.stdout.readline().strip() != "ready":
             raise RuntimeError("the grading fork server did not start")
     return _server
@@ -63,8 +66,12 @@ def run_measured(
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as tmp:
         log, status = Path(tmp) / "output.log", Path(tmp) / "status"
         request = {
-            "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "status": str(status),
-        }  # fmt: skip
+            "argv": argv,
+            "env": env,
+            "cwd": str(cwd),
+            "log": str(log),
+            "status": str(status),
+        }
         with _lock:
             server = _start_server()
             server.stdin.write(json.dumps(request) + "\n")

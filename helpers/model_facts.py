@@ -23,12 +23,38 @@ FACTS_ATTRIBUTE = "course_facts"
 
 # The part of a layer's config a check may read: sizes and settings, never initialisers.
 CONFIG_KEYS = (
-    "filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "units",
-    "pool_size", "keepdims", "rate", "use_bias", "axis", "momentum", "epsilon", "center",
-    "scale", "offset", "target_shape", "factor", "height_factor", "width_factor", "mode",
-    "fill_mode", "interpolation", "height", "width", "stddev", "max_value", "negative_slope",
-    "threshold", "data_format",
-)  # fmt: skip
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "dilation_rate",
+    "groups",
+    "units",
+    "pool_size",
+    "keepdims",
+    "rate",
+    "use_bias",
+    "axis",
+    "momentum",
+    "epsilon",
+    "center",
+    "scale",
+    "offset",
+    "target_shape",
+    "factor",
+    "height_factor",
+    "width_factor",
+    "mode",
+    "fill_mode",
+    "interpolation",
+    "height",
+    "width",
+    "stddev",
+    "max_value",
+    "negative_slope",
+    "threshold",
+    "data_format",
+)
 # Layers that are only an activation, and the activation they apply (with default settings).
 ACTIVATION_LAYERS = {"Activation": None, "ReLU": "relu", "Softmax": "softmax"}
 NO_ACTIVATION = (None, "linear")

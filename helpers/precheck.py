@@ -46,9 +46,14 @@ def run_notebook(nb, folder: Path, timeout: int = 300) -> str | None:
         if os.name == "posix":
             config.KernelManager.update(transport="ipc", ip=f"{tmp}/kernel")
         client = NotebookClient(
-            nb, config=config, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
-            kernel_name="python3", resources={"metadata": {"path": str(folder)}},
-        )  # fmt: skip
+            nb,
+            config=config,
+            timeout=timeout,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(folder)}},
+        )
         log = Path(tmp) / "kernel.log"
         with log.open("w") as stderr:
             try:
@@ -93,10 +98,14 @@ def part_rows(nb) -> list[dict]:
                 verdict = _failure(error)
             else:
                 verdict = ["passed"]
-            rows.append({
-                "part": name or meta.get("grade_id", "?"), "points": meta.get("points", 0),
-                "answered": answered, "verdict": verdict,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "part": name or meta.get("grade_id", "?"),
+                    "points": meta.get("points", 0),
+                    "answered": answered,
+                    "verdict": verdict,
+                }
+            )
             answers, name = [], None
     return rows
 

@@ -173,6 +173,14 @@ def run(
         out.parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
     return TrainReport(
-        dataset, images.source, len(x_train), len(x_test), members, epochs,
-        test_accuracy, seconds, cpu_seconds, out,
-    )  # fmt: skip
+        dataset,
+        images.source,
+        len(x_train),
+        len(x_test),
+        members,
+        epochs,
+        test_accuracy,
+        seconds,
+        cpu_seconds,
+        out,
+    )

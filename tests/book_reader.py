@@ -42,13 +42,34 @@ RAW_TEX = re.compile(r"\\[()\[\]]|\$\$|\\(?:begin|frac|cdot|sum)\b")
 CSS_EXTERNAL = re.compile(r"(?:url\(\s*['\"]?|@import\s+['\"])(?:https?:)?//[^'\")\s]+")
 # Attributes a browser loads by itself (an <a href> loads nothing until clicked).
 LOADED = {
-    "script": ("src",), "link": ("href",), "img": ("src", "srcset"), "iframe": ("src",),
-    "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",),
-    "embed": ("src",), "object": ("data",), "track": ("src",), "image": ("href",),
-}  # fmt: skip
+    "script": ("src",),
+    "link": ("href",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "track": ("src",),
+    "image": ("href",),
+}
 # <link rel=...> kinds that name a page and load nothing.
-LINK_RELS_NOT_LOADED = {"canonical", "alternate", "author", "help", "license", "next", "prev",
-                        "search", "index", "top", "up", "first", "last"}  # fmt: skip
+LINK_RELS_NOT_LOADED = {
+    "canonical",
+    "alternate",
+    "author",
+    "help",
+    "license",
+    "next",
+    "prev",
+    "search",
+    "index",
+    "top",
+    "up",
+    "first",
+    "last",
+}
 # Internal files whose text is checked for secrets (images and fonts are skipped).
 TEXT_SUFFIXES = (".html", ".ipynb", ".md", ".txt", ".js", ".json", "")
 
@@ -367,9 +388,17 @@ def read_the_book(driver: WebDriver, base: str, names: list[str]) -> Reading:
     extra = [urllib.parse.urljoin(base, name) for name in ("search.html", "genindex.html")]
     link_problems, leaks = check_links(base, [page.url for page in pages] + extra)
     reading = Reading(
-        base, pages, summary, results, clicks, screenshots, link_problems, leaks,
-        time.perf_counter() - start - shooting, shooting,
-    )  # fmt: skip
+        base,
+        pages,
+        summary,
+        results,
+        clicks,
+        screenshots,
+        link_problems,
+        leaks,
+        time.perf_counter() - start - shooting,
+        shooting,
+    )
     write_report(reading, ARTIFACTS / REPORT)
     return reading
 

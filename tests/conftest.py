@@ -73,10 +73,15 @@ def execute_notebook(source: Path, output: Path, timeout: int = 600) -> Executio
     """
     output.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        str(Path(sys.executable).parent / "papermill"), str(source), str(output),
-        "--cwd", str(source.parent),
-        "--execution-timeout", str(timeout), "--no-progress-bar",
-    ]  # fmt: skip
+        str(Path(sys.executable).parent / "papermill"),
+        str(source),
+        str(output),
+        "--cwd",
+        str(source.parent),
+        "--execution-timeout",
+        str(timeout),
+        "--no-progress-bar",
+    ]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -138,10 +143,18 @@ def built_book(staged_book, tmp_path_factory) -> Path:
     (stage / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
     out = tmp_path_factory.mktemp("book-out")
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
-         "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            str(stage),
+            "--path-output",
+            str(out),
+            "-W",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, f"book build failed:\n{(result.stdout + result.stderr)[-5000:]}"
     return out / "_build" / "html"
 

@@ -62,9 +62,12 @@ class PostgresServer:
         if self.as_root:
             command = ["runuser", "-u", UNPRIVILEGED, "--", *command]
         result = subprocess.run(
-            command, capture_output=True, text=True, timeout=120,
+            command,
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**os.environ, "PGPASSWORD": self.password, "LC_ALL": "C"},
-        )  # fmt: skip
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{tool} failed: {result.stdout}{result.stderr}")
         return result.stdout
@@ -77,13 +80,33 @@ class PostgresServer:
             for path in (self.folder, pwfile):
                 os.chown(path, user.pw_uid, user.pw_gid)
         self._run(
-            "initdb", "-D", str(data), "-U", ADMIN, "--auth=scram-sha-256",
-            f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync", "--no-instructions",
-        )  # fmt: skip
+            "initdb",
+            "-D",
+            str(data),
+            "-U",
+            ADMIN,
+            "--auth=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
         pwfile.unlink()
         options = f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c max_connections=50"
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.folder / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")  # fmt: skip
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", ADMIN, self.database)
         return self
 

@@ -111,16 +111,22 @@ def test_every_figure_is_sharp_and_no_wider_than_its_column(reader):
 @pytest.mark.slow
 def test_no_code_block_needs_a_sideways_scroll(reader):
     """88 columns of code fit the column (_static/course.css sets the code's font size)."""
-    wide = [f"{page.name}: {line.strip()[:70]}" for page in shown(reader)
-            for line in page.seen["overflowing_code"]]  # fmt: skip
+    wide = [
+        f"{page.name}: {line.strip()[:70]}"
+        for page in shown(reader)
+        for line in page.seen["overflowing_code"]
+    ]
     assert not wide, "code blocks wider than the column:\n" + "\n".join(wide)
 
 
 @pytest.mark.slow
 def test_no_table_is_wider_than_the_column(reader):
     """Every column of every table in view (code in a cell breaks where it must)."""
-    wide = [f"{page.name}: table starting {first!r}" for page in shown(reader)
-            for first in page.seen["overflowing_tables"]]  # fmt: skip
+    wide = [
+        f"{page.name}: table starting {first!r}"
+        for page in shown(reader)
+        for first in page.seen["overflowing_tables"]
+    ]
     assert not wide, "tables wider than the column:\n" + "\n".join(wide)
 
 
@@ -133,8 +139,15 @@ def lesson_cells() -> list[tuple[str, int, dict]]:
 
 
 def test_lessons_use_only_the_exempt_tags_that_the_floors_know():
-    known = EXEMPT_TAGS | {"parameters", "hide-input", "hide-output", "remove-cell",
-                           "remove-input", "remove-output", "raises-exception"}  # fmt: skip
+    known = EXEMPT_TAGS | {
+        "parameters",
+        "hide-input",
+        "hide-output",
+        "remove-cell",
+        "remove-input",
+        "remove-output",
+        "raises-exception",
+    }
     for chapter, index, cell in lesson_cells():
         unknown = set(cell["metadata"].get("tags", [])) - known
         assert not unknown, f"{chapter} cell {index}: unknown tags {sorted(unknown)}"

@@ -68,8 +68,10 @@ def test_config_has_no_button_that_leads_nowhere():
     url = config.get("repository", {}).get("url") or ""
     html, launch = config["html"], config["launch_buttons"]
     buttons = ("use_repository_button", "use_issues_button", "use_edit_page_button")
-    launchers = {key: launch.get(key) or "" for key in
-                 ("binderhub_url", "colab_url", "jupyterhub_url", "deepnote_url")}  # fmt: skip
+    launchers = {
+        key: launch.get(key) or ""
+        for key in ("binderhub_url", "colab_url", "jupyterhub_url", "deepnote_url")
+    }
     if not url:
         assert not [name for name in buttons if html.get(name)], "buttons to no repository"
         assert not any(launchers.values()), f"launch buttons without a repository: {launchers}"
@@ -142,9 +144,16 @@ def test_landing_page_links_every_lesson_in_the_table_of_contents():
 
 def test_setup_page_covers_install_lab_gpu_offline_and_data():
     setup = (REPO_ROOT / "setup.md").read_text()
-    for needed in ("make book", "make test", "make lab", "make check NB=",
-                   'tf.config.list_physical_devices("GPU")', "COURSE_OFFLINE=1",
-                   "COURSE_FAST=1", "## Which data each chapter uses"):  # fmt: skip
+    for needed in (
+        "make book",
+        "make test",
+        "make lab",
+        "make check NB=",
+        'tf.config.list_physical_devices("GPU")',
+        "COURSE_OFFLINE=1",
+        "COURSE_FAST=1",
+        "## Which data each chapter uses",
+    ):
         assert needed in setup, f"setup.md does not mention {needed}"
 
 
@@ -168,10 +177,18 @@ def glossary_entries() -> list[list[str]]:
 
 @pytest.mark.parametrize(
     ("english", "korean"),
-    [("convolution", "합성곱"), ("kernel", "커널"), ("filter", "필터"), ("padding", "패딩"),
-     ("stride", "스트라이드"), ("pooling", "풀링"), ("feature map", "특성 맵"),
-     ("receptive field", "수용 영역"), ("data augmentation", "데이터 증강")],
-)  # fmt: skip
+    [
+        ("convolution", "합성곱"),
+        ("kernel", "커널"),
+        ("filter", "필터"),
+        ("padding", "패딩"),
+        ("stride", "스트라이드"),
+        ("pooling", "풀링"),
+        ("feature map", "특성 맵"),
+        ("receptive field", "수용 영역"),
+        ("data augmentation", "데이터 증강"),
+    ],
+)
 def test_glossary_gives_each_term_in_english_and_korean(english, korean):
     entries = {terms[0]: terms for terms in glossary_entries()}
     assert english in entries, f"the glossary has no entry {english!r}"
@@ -328,9 +345,10 @@ def test_no_page_requests_anything_outside_the_book(reader):
     """Every request a page makes (scripts, styles, fonts, images) goes to the book's server."""
     for page in shown(reader):
         outside = [
-            url for url in page.seen["resources"]
+            url
+            for url in page.seen["resources"]
             if not url.startswith(reader.base) and not url.startswith(("data:", "blob:"))
-        ]  # fmt: skip
+        ]
         assert not outside, f"{page.name} requests other sites: {outside}"
 
 
@@ -388,8 +406,9 @@ def test_a_screenshot_of_the_landing_page_and_of_every_page_is_saved(reader):
 def test_no_page_logs_an_error_in_the_browsers_console(reader):
     """No uncaught exception (sphinx-thebe's THEBE_JS_URL declared twice, the theme's empty
     colour mode) and no failed request (a missing favicon) on any page."""
-    errors = [f"{page.name}: {message}" for page in shown(reader)
-              for message in page.seen["console"]]  # fmt: skip
+    errors = [
+        f"{page.name}: {message}" for page in shown(reader) for message in page.seen["console"]
+    ]
     assert not errors, "console errors:\n" + "\n".join(errors[:20])
 
 

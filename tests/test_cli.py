@@ -17,17 +17,31 @@ OPTIONS = {
     "release": ["chapters", "--zip"],
     "collect": ["chapter", "source", "--roster", "--lms-id", "--due"],
     "autograde": [
-        "chapter", "--jobs", "--student", "--cell-timeout", "--notebook-timeout",
-        "--no-sandbox", "--memory-limit", "--process-limit", "--scheduler", "--regrade",
+        "chapter",
+        "--jobs",
+        "--student",
+        "--cell-timeout",
+        "--notebook-timeout",
+        "--no-sandbox",
+        "--memory-limit",
+        "--process-limit",
+        "--scheduler",
+        "--regrade",
     ],
     "feedback": ["chapter"],
     "export": ["chapters", "--to"],
     "summary": ["chapters"],
-    "benchmark": ["--chapter", "--students", "--jobs", "--cell-timeout", "--no-sandbox",
-                  "--scheduler"],
+    "benchmark": [
+        "--chapter",
+        "--students",
+        "--jobs",
+        "--cell-timeout",
+        "--no-sandbox",
+        "--scheduler",
+    ],
     "publish": ["dir", "--url"],
     "selftest": ["chapters", "--jobs"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("command", OPTIONS)

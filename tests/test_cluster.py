@@ -20,13 +20,25 @@ from grader.task_data import RemoteError, result_from_data
 
 def test_cluster_certs_are_private_and_signed_by_the_course(tmp_path):
     course = tmp_path / "course"
-    assert main(["--course", str(course), "cluster-certs", "--hosts", "127.0.0.1",
-                 "grader1.example.edu"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--course",
+                str(course),
+                "cluster-certs",
+                "--hosts",
+                "127.0.0.1",
+                "grader1.example.edu",
+            ]
+        )
+        == 0
+    )
     folder = course / "cluster"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = sorted(p.name for p in folder.iterdir())
-    assert files == sorted(["ca.pem", "ca-key.pem", *[f"{r}{s}.pem" for r in ROLES
-                                                      for s in ("", "-key")]])  # fmt: skip
+    assert files == sorted(
+        ["ca.pem", "ca-key.pem", *[f"{r}{s}.pem" for r in ROLES for s in ("", "-key")]]
+    )
     assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
     ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
     for role in ROLES:
@@ -74,11 +86,30 @@ def test_plain_tcp_on_loopback_only_when_asked(tmp_path):
 
 
 def _result() -> GradeResult:
-    outcome = StudentResult("ada", "01-kernels", "graded", seconds=3.5, flags=["code: eval"],
-                            kernel_peaks={"memory": 2**30}, sandbox_uid=61001, sha256="ab",
-                            grader_version="cd", settings="ef", worker="host")  # fmt: skip
-    return GradeResult(outcome, {"p1": 2.0, "p2": None}, {"p1": False}, {"c1": None},
-                       "2025-03-01T10:00:00", 0.0, b"{}", "log", "/tmp/x")  # fmt: skip
+    outcome = StudentResult(
+        "ada",
+        "01-kernels",
+        "graded",
+        seconds=3.5,
+        flags=["code: eval"],
+        kernel_peaks={"memory": 2**30},
+        sandbox_uid=61001,
+        sha256="ab",
+        grader_version="cd",
+        settings="ef",
+        worker="host",
+    )
+    return GradeResult(
+        outcome,
+        {"p1": 2.0, "p2": None},
+        {"p1": False},
+        {"c1": None},
+        "2025-03-01T10:00:00",
+        0.0,
+        b"{}",
+        "log",
+        "/tmp/x",
+    )
 
 
 def test_a_workers_answer_is_read_as_typed_data():

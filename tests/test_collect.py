@@ -176,8 +176,11 @@ def test_tree_refuses_symlinks_fifos_and_bad_ids(tmp_path):
 
     submitted = course / "submitted"
     assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "walt"]
-    for student, when in (("alice", "2025-03-01 10:00:00"), ("bob", "2025-02-28 12:00:00"),
-                          ("walt", "2025-02-28 12:00:00")):  # fmt: skip
+    for student, when in (
+        ("alice", "2025-03-01 10:00:00"),
+        ("bob", "2025-02-28 12:00:00"),
+        ("walt", "2025-02-28 12:00:00"),
+    ):
         folder = submitted / student / CHAPTER
         assert sorted(p.name for p in folder.iterdir()) == [NOTEBOOK, "timestamp.txt"]
         assert (folder / "timestamp.txt").read_text() == f"{when}.000000 UTC"

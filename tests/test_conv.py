@@ -93,8 +93,9 @@ def test_np_pad_then_valid_equals_tensorflow_same():
     rng = np.random.default_rng(0)
     for h, w, kh, kw, s in [(5, 7, 2, 3, 1), (6, 6, 3, 3, 2), (7, 4, 4, 2, 3), (28, 28, 3, 3, 2)]:
         image, kernel = rng.normal(size=(1, h, w, 1)), rng.normal(size=(kh, kw, 1, 1))
-        padded = np.pad(image, [(0, 0), conv.same_padding(h, kh, s), conv.same_padding(w, kw, s),
-                                (0, 0)])  # fmt: skip
+        padded = np.pad(
+            image, [(0, 0), conv.same_padding(h, kh, s), conv.same_padding(w, kw, s), (0, 0)]
+        )
         np.testing.assert_allclose(
             tf_conv(padded, kernel, s, "VALID"), tf_conv(image, kernel, s, "SAME"), atol=1e-5
         )

@@ -26,9 +26,12 @@ HELPERS = sorted((REPO_ROOT / "helpers").rglob("*.py"))
 
 def test_the_build_tools_are_console_scripts():
     assert BUILD_SCRIPTS == [
-        "course-benchmark-models", "course-build-detector", "course-mutants", "course-students",
+        "course-benchmark-models",
+        "course-build-detector",
+        "course-mutants",
+        "course-students",
         "course-train",
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("path", HELPERS, ids=lambda p: str(p.relative_to(REPO_ROOT)))

@@ -38,8 +38,13 @@ def test_offline_split_repeats_with_its_seed_and_never_overlaps(empty_keras_home
 def test_keras_cache_is_preferred_and_named(empty_keras_home, capsys):
     empty_keras_home.mkdir(parents=True)
     images = np.zeros((6, 28, 28), np.uint8)
-    np.savez(empty_keras_home / "mnist.npz", x_train=images, y_train=np.arange(6),
-             x_test=images[:2], y_test=np.arange(2))  # fmt: skip
+    np.savez(
+        empty_keras_home / "mnist.npz",
+        x_train=images,
+        y_train=np.arange(6),
+        x_test=images[:2],
+        y_test=np.arange(2),
+    )
     mnist = data.load_mnist()
     assert mnist.source.startswith("Keras cache") and len(mnist.x_train) == 6
     assert "Keras cache" in capsys.readouterr().out
@@ -74,8 +79,9 @@ def test_read_idx_round_trips_and_refuses_truncated_files(tmp_path):
         data.read_idx(tmp_path / "text")
 
 
-def test_fashion_mnist_without_any_source_says_how_to_get_it(empty_keras_home, monkeypatch,
-                                                            tmp_path):  # fmt: skip
+def test_fashion_mnist_without_any_source_says_how_to_get_it(
+    empty_keras_home, monkeypatch, tmp_path
+):
     monkeypatch.setattr(data, "FASHION_DEBIAN_DIR", tmp_path / "none")
     assert data.fashion_mnist_available() is False
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):

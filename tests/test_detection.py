@@ -198,11 +198,28 @@ def test_the_build_command_named_in_the_error_exists():
 
 
 def test_the_package_keeps_the_names_of_the_single_module_it_replaced():
-    for name in ("load_detector", "default_detector_dir", "iou", "pairwise_iou", "top_detections",
-                 "non_max_suppression", "to_pixel_boxes", "draw_boxes", "label_text", "as_text",
-                 "average_precision", "mean_average_precision", "make_scenes", "held_out_scenes",
-                 "to_detector_input", "Scenes", "OUTPUT_KEYS", "DIGIT_DETECTOR_DIR",
-                 "FASTER_RCNN_HANDLE", "SSD_MOBILENET_HANDLE"):  # fmt: skip
+    for name in (
+        "load_detector",
+        "default_detector_dir",
+        "iou",
+        "pairwise_iou",
+        "top_detections",
+        "non_max_suppression",
+        "to_pixel_boxes",
+        "draw_boxes",
+        "label_text",
+        "as_text",
+        "average_precision",
+        "mean_average_precision",
+        "make_scenes",
+        "held_out_scenes",
+        "to_detector_input",
+        "Scenes",
+        "OUTPUT_KEYS",
+        "DIGIT_DETECTOR_DIR",
+        "FASTER_RCNN_HANDLE",
+        "SSD_MOBILENET_HANDLE",
+    ):
         assert hasattr(detection, name), name
     assert set(detection.__all__) <= set(dir(detection))
 

@@ -57,10 +57,13 @@ def _free_port() -> int:
 
 # A shared 2-core machine can stall a niced scheduler for over 30 s, Dask's default before it
 # drops a silent connection (the client then loses every task): be patient here.
-PATIENT = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__TCP": "300s",
-           "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "300s"}  # fmt: skip
-NO_BWRAP = ["unshare", "--mount", "sh", "-c", 'mount --bind /dev/null /usr/bin/bwrap && exec "$@"',
-            "no-bwrap"]  # fmt: skip  # a machine without bubblewrap: no sandbox walls
+PATIENT = {
+    "DASK_DISTRIBUTED__COMM__TIMEOUTS__TCP": "300s",
+    "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "300s",
+}
+# A machine without bubblewrap: no sandbox walls.
+HIDE_BWRAP = 'mount --bind /dev/null /usr/bin/bwrap && exec "$@"'
+NO_BWRAP = ["unshare", "--mount", "sh", "-c", HIDE_BWRAP, "no-bwrap"]
 
 
 class Cluster:
@@ -71,29 +74,66 @@ class Cluster:
         self.address = f"tls://127.0.0.1:{_free_port()}"
         self.processes: dict[str, subprocess.Popen] = {}
         port = self.address.rsplit(":", 1)[1]
-        self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", port,
-                                  "--protocol", "tls", "--no-dashboard",
-                                  *self._tls("scheduler")])  # fmt: skip
+        self._start(
+            "scheduler",
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--protocol",
+                "tls",
+                "--no-dashboard",
+                *self._tls("scheduler"),
+            ],
+        )
 
     def _tls(self, role: str) -> list[str]:
         cert, key = cert_files(self.certs, role)
-        return ["--tls-ca-file", str(self.certs / "ca.pem"), "--tls-cert", str(cert),
-                "--tls-key", str(key)]  # fmt: skip
+        return [
+            "--tls-ca-file",
+            str(self.certs / "ca.pem"),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        ]
 
     def _start(self, name: str, args: list[str], wrap: list[str] | None = None) -> None:
         log = (self.folder / f"{name}.log").open("w")
         env = {**os.environ, "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True", **PATIENT}
         self.processes[name] = subprocess.Popen(
-            [*(wrap or []), str(BIN / "dask"), *args], stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=self.folder, env=env,
-        )  # fmt: skip
+            [*(wrap or []), str(BIN / "dask"), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.folder,
+            env=env,
+        )
 
     def start_worker(self, name: str, wrap: list[str] | None = None) -> None:
         (self.folder / name).mkdir()
-        self._start(name, ["worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                           "--name", name, "--host", "127.0.0.1", "--no-dashboard",
-                           "--local-directory", str(self.folder / name),
-                           *self._tls("worker")], wrap)  # fmt: skip
+        self._start(
+            name,
+            [
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--name",
+                name,
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+                "--local-directory",
+                str(self.folder / name),
+                *self._tls("worker"),
+            ],
+            wrap,
+        )
 
     def connection(self) -> Connection:
         return Connection(self.address, self.certs)
@@ -166,10 +206,12 @@ def _expected(course: Path, names: list[str]) -> dict[str, dict[str, float]]:
     fixtures = {fixture.student: fixture for fixture in load_fixtures(CHAPTER)}
     maxima = part_max(course, CHAPTER)
     return {
-        name: {part: fixtures[name.split("-", 1)[1]].expected(part, top)
-               for part, top in maxima.items()}
+        name: {
+            part: fixtures[name.split("-", 1)[1]].expected(part, top)
+            for part, top in maxima.items()
+        }
         for name in names
-    }  # fmt: skip
+    }
 
 
 def test_a_class_graded_on_dask_survives_a_killed_worker(cluster, tmp_path):
@@ -198,10 +240,12 @@ def test_a_class_graded_on_dask_survives_a_killed_worker(cluster, tmp_path):
     }
     assert not wrong, wrong
     with sqlite3.connect(course / "gradebook.db") as db:
-        submissions = db.execute("SELECT COUNT(*), COUNT(DISTINCT student_id) "
-                                 "FROM submitted_assignment").fetchone()  # fmt: skip
-        rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT notebook_id || '/' || cell_id) "
-                          "FROM grade").fetchone()  # fmt: skip
+        submissions = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT student_id) FROM submitted_assignment"
+        ).fetchone()
+        rows = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT notebook_id || '/' || cell_id) FROM grade"
+        ).fetchone()
     parts = len(expected[names[0]])
     assert submissions == (CLASS, CLASS) and rows == (CLASS * parts, CLASS * parts)
     for name in names:

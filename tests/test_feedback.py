@@ -73,8 +73,12 @@ def _attack() -> nbformat.NotebookNode:
             "My answer <script>alert(1)</script> <img src=x onerror=alert(2)>\n"
             "[click](javascript:alert(3)) $\\href{javascript:alert(4)}{x}$ </pre><b>bold</b>"
         ),
-        solution=True, grade=True, grade_id="written", points=1, score=0,
-    )  # fmt: skip
+        solution=True,
+        grade=True,
+        grade_id="written",
+        points=1,
+        score=0,
+    )
     added = _meta(nbformat.v4.new_markdown_cell("<svg onload=alert(5)>"), locked=True)
     raw = nbformat.v4.new_raw_cell("<script>alert(6)</script>")
     raw.metadata["raw_mimetype"] = "text/html"
@@ -227,8 +231,13 @@ def _feedback_course(tmp_path: Path) -> Path:
             nb.cells[0].source = "I found ### BEGIN HIDDEN TESTS in the grader"
             nb.cells[3].outputs.append(nbformat.v4.new_output("stream", text="CANARY 42\n"))
         if student == "dave":  # a marker in the instructor's own cell: a real leak
-            nb.cells.append(_meta(nbformat.v4.new_markdown_cell("# CANARY in the release"),
-                                  locked=True, grade_id="intro"))  # fmt: skip
+            nb.cells.append(
+                _meta(
+                    nbformat.v4.new_markdown_cell("# CANARY in the release"),
+                    locked=True,
+                    grade_id="intro",
+                )
+            )
         folder = course / "autograded" / student / CHAPTER
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / NOTEBOOK)

@@ -82,7 +82,7 @@ def lambda_layer(module: str, function: str, arguments: dict) -> dict:
                 "class_name": "function",
                 "config": function,
                 "registered_name": "function",
-            },  # fmt: skip
+            },
             "arguments": arguments,
         },
     }
@@ -98,8 +98,14 @@ def with_layer(layer: dict):
 
 def keras_settings() -> tuple:
     config = keras.config
-    return (config.floatx(), config.epsilon(), config.image_data_format(), config.max_epochs(),
-            config.dtype_policy().name, config.is_traceback_filtering_enabled())  # fmt: skip
+    return (
+        config.floatx(),
+        config.epsilon(),
+        config.image_data_format(),
+        config.max_epochs(),
+        config.dtype_policy().name,
+        config.is_traceback_filtering_enabled(),
+    )
 
 
 def peak_rss() -> int:
@@ -203,9 +209,13 @@ def test_the_judge_never_builds_a_lambda_layer_even_past_the_rules(tmp_path):
     payload = lambda_layer("keras.config", "set_max_epochs", {})
     path = tmp_path / "payload.keras"
     path.write_bytes(rezip(keras_bytes(small_dense()), config=with_layer(payload)))
-    run = subprocess.run([sys.executable, "-c", LAMBDA_PROBE, str(path)], capture_output=True,
-                         text=True, cwd=tmp_path, env={**os.environ, "HOME": str(tmp_path),
-                         "COURSE_JUDGE_SCRATCH": str(tmp_path)})  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", LAMBDA_PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path), "COURSE_JUDGE_SCRATCH": str(tmp_path)},
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     found = json.loads(run.stdout.strip().splitlines()[-1])
     assert found["guarded"]["max_epochs"] == "None"
@@ -242,18 +252,26 @@ def test_declared_sizes_are_refused_from_the_config(judge):
     def wide_padding(config):
         layers = config["config"]["layers"]
         layers[0]["config"]["batch_shape"] = [None, 8, 8, 1]
-        for index, (kind, settings) in enumerate([("ZeroPadding2D", {"padding": 10**6}),
-                                                  ("Flatten", {})]):  # fmt: skip
-            layers.insert(1 + index, {"module": "keras.layers", "class_name": kind,
-                                      "config": {"name": f"added{index}", **settings}})  # fmt: skip
+        for index, (kind, settings) in enumerate(
+            [("ZeroPadding2D", {"padding": 10**6}), ("Flatten", {})]
+        ):
+            layers.insert(
+                1 + index,
+                {
+                    "module": "keras.layers",
+                    "class_name": kind,
+                    "config": {"name": f"added{index}", **settings},
+                },
+            )
         return config
 
     refused(judge, rezip(keras_bytes(small_dense()), config=wide_padding), "output is larger")
 
 
 def test_padded_configs_are_refused_before_parsing(judge):
-    padded = rezip(keras_bytes(small_dense()), config=lambda c: json.dumps(c).encode() +
-                   b" " * 3 * 2**20)  # fmt: skip
+    padded = rezip(
+        keras_bytes(small_dense()), config=lambda c: json.dumps(c).encode() + b" " * 3 * 2**20
+    )
     refused(judge, padded, "larger than the grader accepts")
 
     def long_name(config):
@@ -313,8 +331,11 @@ def test_keras_error_text_never_reaches_the_sentence(judge):
         config["config"]["layers"][1]["config"]["name"] = "root-ssh-id_rsa-exists"
         return config
 
-    data = rezip(keras_bytes(wrong), config=renamed, weights=zipfile.ZipFile(
-        io.BytesIO(keras_bytes(small_dense()))).read("model.weights.h5"))  # fmt: skip
+    data = rezip(
+        keras_bytes(wrong),
+        config=renamed,
+        weights=zipfile.ZipFile(io.BytesIO(keras_bytes(small_dense()))).read("model.weights.h5"),
+    )
     with pytest.raises(JudgeError) as caught:
         judge.model(data)
     assert "root-ssh" not in str(caught.value) and "Keras" in str(caught.value)
@@ -364,7 +385,7 @@ def test_the_jail_shows_nothing_of_the_course_and_has_no_network(judge, tmp_path
             "course": str(course),
             "gradebook": str(course / "gradebook.db"),
             "kernel scratch": str(kernel_scratch / "home" / "planted"),
-        },  # fmt: skip
+        },
         "write": str(REPO_ROOT / "helpers" / "planted.py"),
         "grader": str(REPO_ROOT / "grader"),
         "port": listener.getsockname()[1],
@@ -378,7 +399,7 @@ def test_the_jail_shows_nothing_of_the_course_and_has_no_network(judge, tmp_path
             timeout=120,
             env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO_ROOT)},
         )
-    finally:  # fmt: skip
+    finally:
         listener.close()
         kernel_scratch_files = sorted(p.name for p in kernel_scratch.rglob("*"))
         __import__("shutil").rmtree(kernel_scratch)
@@ -395,11 +416,14 @@ def test_the_jail_shows_nothing_of_the_course_and_has_no_network(judge, tmp_path
             "judge_rules.py",
             "judge_shapes.py",
             "judge_protocol.py",
-        ]  # fmt: skip
+        ]
     )
     # The grader's home shows only the way to the Python install where that lies under it.
-    shown = {p.relative_to(Path.home()).parts[0] for p in sandbox.jail_python_paths()
-             if Path.home() in p.parents}  # fmt: skip
+    shown = {
+        p.relative_to(Path.home()).parts[0]
+        for p in sandbox.jail_python_paths()
+        if Path.home() in p.parents
+    }
     assert set(found["root home"]) <= shown
     assert found["memory limit"] == judge.limits.memory_bytes
     assert found["cpu limit"] == judge.limits.cpu_seconds
@@ -456,8 +480,11 @@ def test_chapter_05_reference_models_are_judged_and_predict_as_keras(judge, digi
     keras.utils.set_random_seed(0)
     answers = solution_functions("05-mnist-cnn", "small_cnn", "two_heads", "train")
     x_train, y_train, x_held = digits
-    for model in (answers["build_small_cnn"](), answers["build_two_heads"](),
-                  answers["train_digits"](x_train, y_train)):  # fmt: skip
+    for model in (
+        answers["build_small_cnn"](),
+        answers["build_two_heads"](),
+        answers["train_digits"](x_train, y_train),
+    ):
         judged = judge.model(keras_bytes(model))
         same_predictions(judged, model, x_held)
         assert judged.course_facts == model_facts.describe(model)
@@ -514,13 +541,26 @@ def test_the_judge_fits_a_model_and_rebuilds_callbacks(judge):
     x, y = namespace["tiny_data"]()
     model = namespace["tiny_model"]()
     callbacks = [
-        {"class": "ModelCheckpoint", "settings": {"filepath": "best.keras", "monitor": "val_loss",
-                                                  "save_best_only": True}},
-        {"class": "EarlyStopping", "settings": {"monitor": "val_loss", "patience": 3,
-                                                "restore_best_weights": True}},
-    ]  # fmt: skip
-    out = judge.run("fit_with_callbacks", model=keras_bytes(model), x=x, y=y, callbacks=callbacks,
-                    epochs=3, validation_split=0.25, seed=0, predict=x[:5])  # fmt: skip
+        {
+            "class": "ModelCheckpoint",
+            "settings": {"filepath": "best.keras", "monitor": "val_loss", "save_best_only": True},
+        },
+        {
+            "class": "EarlyStopping",
+            "settings": {"monitor": "val_loss", "patience": 3, "restore_best_weights": True},
+        },
+    ]
+    out = judge.run(
+        "fit_with_callbacks",
+        model=keras_bytes(model),
+        x=x,
+        y=y,
+        callbacks=callbacks,
+        epochs=3,
+        validation_split=0.25,
+        seed=0,
+        predict=x[:5],
+    )
     assert out["epochs"] == 3 and len(out["history"]["val_loss"]) == 3
     assert list(out["files"]) == ["best.keras"] and out["files"]["best.keras"] > 1000
     assert out["predictions"].shape == (5, 2) and out["file_predictions"]["best.keras"].shape == (
@@ -535,9 +575,19 @@ def test_the_judge_fits_a_model_and_rebuilds_callbacks(judge):
     ):
         with pytest.raises(JudgeError, match="could not use the values"):
             judge.run("fit_with_callbacks", model=keras_bytes(model), x=x, y=y, callbacks=[bad])
-    fitted = judge.run("fit", model=keras_bytes(small_dense()), x=x[:, :2].repeat(2, axis=1),
-                       y=y, epochs=2, seed=1, compile={"optimizer": "adam", "loss":
-                       "sparse_categorical_crossentropy", "metrics": ["accuracy"]})  # fmt: skip
+    fitted = judge.run(
+        "fit",
+        model=keras_bytes(small_dense()),
+        x=x[:, :2].repeat(2, axis=1),
+        y=y,
+        epochs=2,
+        seed=1,
+        compile={
+            "optimizer": "adam",
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+        },
+    )
     assert fitted["epochs"] == 2 and set(fitted["history"]) == {"loss", "accuracy"}
 
 

@@ -16,8 +16,11 @@ def read(frame: bytes, limit: int = 10**6):
 
 
 def test_values_arrays_and_bytes_round_trip():
-    value = {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "data": b"\x00\xff",
-             "plain": [1, 2.5, None, "s", True, (np.int64(3),)]}  # fmt: skip
+    value = {
+        "x": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "data": b"\x00\xff",
+        "plain": [1, 2.5, None, "s", True, (np.int64(3),)],
+    }
     got = read(protocol.pack(value))
     assert got["x"].dtype == np.float32 and np.array_equal(got["x"], value["x"])
     assert got["data"] == b"\x00\xff" and got["plain"] == [1, 2.5, None, "s", True, [3]]

@@ -49,8 +49,14 @@ def with_config(data: bytes, change) -> bytes:
 
 def course_models():
     inputs = keras.Input((28, 28, 1))
-    trunk = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3),
-                              keras.layers.ReLU(), keras.layers.MaxPooling2D(2)])  # fmt: skip
+    trunk = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.ReLU(),
+            keras.layers.MaxPooling2D(2),
+        ]
+    )
     nested = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(trunk(inputs))))
     members_ = [models.mnist_cnn(), models.reference_cnn()]
     return {
@@ -77,8 +83,11 @@ def test_the_course_models_pass_with_the_parameter_count_keras_gives(saved):
 
 def test_a_compiled_model_keeps_its_compile_config_only_when_asked():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy", keras.metrics.SparseCategoricalAccuracy()])  # fmt: skip
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.05),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy", keras.metrics.SparseCategoricalAccuracy()],
+    )
     data = keras_bytes(model)
     assert "compile_config" not in judge_rules.check_archive(data).config
     assert judge_rules.check_archive(data, compile=True).config["compile_config"]
@@ -118,34 +127,55 @@ def test_a_deflated_member_that_inflates_is_refused_from_its_header():
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda c: c["config"]["layers"][1].update(module="os", class_name="system"),
-         "a part the course does not accept (system)"),
-        (lambda c: c["config"]["layers"][1].update(class_name="Lambda"),
-         "a layer the course does not accept (Lambda)"),
-        (lambda c: c["config"]["layers"][1].update(class_name="TFSMLayer"),
-         "(TFSMLayer)"),
-        (lambda c: c["config"]["layers"][1].update(registered_name="evil>Dense"),
-         "a part the course does not accept (evil>Dense)"),
-        (lambda c: c["config"]["layers"][1]["config"].update(activation={
-            "module": "keras.utils", "class_name": "function", "config": "get_file"}),
-         "a part the course does not accept (function)"),
-        (lambda c: c["config"]["layers"][1]["config"].update(activation="exec"),
-         "an activation the course does not accept (exec)"),
-        (lambda c: c["config"]["layers"][1]["config"].update(kernel_initializer="orthogonal"),
-         "kernel_initializer is given by name"),
-        (lambda c: c["config"]["layers"][1]["config"].update(dtype="object"),
-         "a dtype the course does not accept"),
-        (lambda c: c["config"]["layers"][1]["config"].update(bias={"class_name": "__lambda__",
-                                                                   "config": {}}),
-         "(__lambda__)"),
+        (
+            lambda c: c["config"]["layers"][1].update(module="os", class_name="system"),
+            "a part the course does not accept (system)",
+        ),
+        (
+            lambda c: c["config"]["layers"][1].update(class_name="Lambda"),
+            "a layer the course does not accept (Lambda)",
+        ),
+        (lambda c: c["config"]["layers"][1].update(class_name="TFSMLayer"), "(TFSMLayer)"),
+        (
+            lambda c: c["config"]["layers"][1].update(registered_name="evil>Dense"),
+            "a part the course does not accept (evil>Dense)",
+        ),
+        (
+            lambda c: c["config"]["layers"][1]["config"].update(
+                activation={"module": "keras.utils", "class_name": "function", "config": "get_file"}
+            ),
+            "a part the course does not accept (function)",
+        ),
+        (
+            lambda c: c["config"]["layers"][1]["config"].update(activation="exec"),
+            "an activation the course does not accept (exec)",
+        ),
+        (
+            lambda c: c["config"]["layers"][1]["config"].update(kernel_initializer="orthogonal"),
+            "kernel_initializer is given by name",
+        ),
+        (
+            lambda c: c["config"]["layers"][1]["config"].update(dtype="object"),
+            "a dtype the course does not accept",
+        ),
+        (
+            lambda c: c["config"]["layers"][1]["config"].update(
+                bias={"class_name": "__lambda__", "config": {}}
+            ),
+            "(__lambda__)",
+        ),
         (lambda c: c["config"]["layers"][1].pop("module"), "does not accept (Dense)"),
-        (lambda c: c["config"]["layers"][1]["config"].update(units=2**70),
-         "its configuration is malformed"),
+        (
+            lambda c: c["config"]["layers"][1]["config"].update(units=2**70),
+            "its configuration is malformed",
+        ),
         (lambda c: {"class_name": "Model", "config": {}}, "not a Sequential or Functional"),
-        (lambda c: c["config"]["layers"][1]["build_config"].update(input_shape=[None, 5]),
-         "sizes do not fit together"),
+        (
+            lambda c: c["config"]["layers"][1]["build_config"].update(input_shape=[None, 5]),
+            "sizes do not fit together",
+        ),
     ],
-)  # fmt: skip
+)
 def test_configs_outside_the_allow_list_are_refused(change, words):
     refusal(with_config(small(), change), words)
 

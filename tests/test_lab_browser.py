@@ -198,8 +198,11 @@ def kernel_paths(root: Path, spare: Path, env: dict[str, str]) -> str:
     """
     listed = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter")), "kernelspec", "list", "--json"],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     installed = json.loads(listed.stdout)["kernelspecs"]
     for notebook in root.rglob("*.ipynb"):
         spec = json.loads(notebook.read_text()).get("metadata", {}).get("kernelspec", {})
@@ -254,18 +257,27 @@ def lab(tmp_path_factory) -> Lab:
     }
     env["JUPYTER_PATH"] = kernel_paths(root, work / "jupyter", env)
     command = [
-        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-    ]  # fmt: skip
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={root}",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = work / "lab.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            command, env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT,
+            command,
+            env=env,
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     lab = Lab(f"http://127.0.0.1:{port}", TOKEN, root, log)
     try:
         deadline = time.monotonic() + 120
@@ -438,10 +450,17 @@ def exercises(driver, lab) -> ExerciseVisit:
     scroll_to(driver, right_test)
     screenshots["right"] = browser.screenshot(driver, "lab-exercise-right.png")
     return ExerciseVisit(
-        cells, kernel, chrome, after_run_all, stub, wrong, right,
+        cells,
+        kernel,
+        chrome,
+        after_run_all,
+        stub,
+        wrong,
+        right,
         failure_message(source(cells[wrong_test]), WRONG[1]),
-        pass_message(source(cells[right_test])), screenshots,
-    )  # fmt: skip
+        pass_message(source(cells[right_test])),
+        screenshots,
+    )
 
 
 def output_text(cell: dict) -> str:

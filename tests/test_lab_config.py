@@ -46,10 +46,15 @@ def student_lab(tmp_path_factory):
     env = {**os.environ, "JUPYTER_CONFIG_PATH": str(REPO_ROOT / "lab" / "student")}
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"))
     command = [
-        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
-        "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-        "--allow-root", f"--ServerApp.root_dir={REPO_ROOT}",
-    ]  # fmt: skip
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        "--allow-root",
+        f"--ServerApp.root_dir={REPO_ROOT}",
+    ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

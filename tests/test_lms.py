@@ -62,31 +62,39 @@ def _canvas_export(path: Path, delimiter: str = ",") -> Path:
     """A gradebook export as Canvas writes one: BOM, Muted and Points Possible rows, the test
     student, an assignment as "<title> (<id>)", totals, a name starting with '=' as ="..."."""
     header = [*CANVAS_DOC_HEADER, "01-kernels (4711)", "Quiz 1 (12)", "Current Score"]
-    return _write(path, [
-        header,
-        ["", "", "", "", "", "Muted", "", ""],
-        ["    Points Possible", "", "", "", "", "10", "5", "(read only)"],
-        ["O'Brien, Seán", "101", "S101", "sean.ob", "Sec A", "", "4", "80"],
-        ['Smith, "Ace", Jr.', "102", "S102", "ace", "Sec A, Sec B", "7", "", "70"],
-        ["Müller, Zoë", "103", "", "zoe-m", "Sec B", "", "", ""],
-        ['="=HYPERLINK("http://evil")"', "104", "S104", "eve", "Sec B", "", "", ""],
-        ["Student, Test", "105", "", "", "", "", "", ""],
-        ["No Login, Nora", "106", "S106", "", "Sec A", "", "", ""],
-        ["Spaces, Sam", "107", "S107", "sam smith", "Sec A", "", "", ""],
-        ["Again, Ace", "108", "S108", "ace", "Sec A", "", "", ""],
-    ], delimiter, bom=True)  # fmt: skip
+    return _write(
+        path,
+        [
+            header,
+            ["", "", "", "", "", "Muted", "", ""],
+            ["    Points Possible", "", "", "", "", "10", "5", "(read only)"],
+            ["O'Brien, Seán", "101", "S101", "sean.ob", "Sec A", "", "4", "80"],
+            ['Smith, "Ace", Jr.', "102", "S102", "ace", "Sec A, Sec B", "7", "", "70"],
+            ["Müller, Zoë", "103", "", "zoe-m", "Sec B", "", "", ""],
+            ['="=HYPERLINK("http://evil")"', "104", "S104", "eve", "Sec B", "", "", ""],
+            ["Student, Test", "105", "", "", "", "", "", ""],
+            ["No Login, Nora", "106", "S106", "", "Sec A", "", "", ""],
+            ["Spaces, Sam", "107", "S107", "sam smith", "Sec A", "", "", ""],
+            ["Again, Ace", "108", "S108", "ace", "Sec A", "", "", ""],
+        ],
+        delimiter,
+        bom=True,
+    )
 
 
 def _moodle_export(path: Path) -> Path:
     """The participants export: first and last name, then the site's identity fields."""
-    return _write(path, [
-        ["First name", "Last name", "ID number", "Email address"],
-        ["Seán", "O'Brien, Jr.", "s101", "sean@example.org"],
-        ['Ann "Annie"', "Lee", "s102", "ann@example.org"],
-        ["Zoë", "Müller", "zoë", "zoe@example.org"],
-        ["+Mal", "=cmd|' -C calc'!A0", "s104", "mal@example.org"],
-        ["Nora", "Nobody", "", "nora@example.org"],
-    ])  # fmt: skip
+    return _write(
+        path,
+        [
+            ["First name", "Last name", "ID number", "Email address"],
+            ["Seán", "O'Brien, Jr.", "s101", "sean@example.org"],
+            ['Ann "Annie"', "Lee", "s102", "ann@example.org"],
+            ["Zoë", "Müller", "zoë", "zoe@example.org"],
+            ["+Mal", "=cmd|' -C calc'!A0", "s104", "mal@example.org"],
+            ["Nora", "Nobody", "", "nora@example.org"],
+        ],
+    )
 
 
 def _tree(tmp_path: Path, students: list[str]) -> Path:
@@ -174,8 +182,14 @@ def test_canvas_round_trip_keeps_names_ids_and_sections(tmp_path, delimiter):
     assert table[1][0] == "    Points Possible"
     rows = {row[0]: row for row in table[2:]}
     assert rows["O'Brien, Seán"][:6] == ["O'Brien, Seán", "101", "S101", "sean.ob", "Sec A", "3"]
-    assert rows['Smith, "Ace", Jr.'][:6] == ['Smith, "Ace", Jr.', "102", "S102", "ace",
-                                            "Sec A, Sec B", "2.5"]  # fmt: skip
+    assert rows['Smith, "Ace", Jr.'][:6] == [
+        'Smith, "Ace", Jr.',
+        "102",
+        "S102",
+        "ace",
+        "Sec A, Sec B",
+        "2.5",
+    ]
     assert rows["Müller, Zoë"][3:] == ["zoe-m", "Sec B", "", ""]  # no submission: blank
     assert '\'=HYPERLINK("http://evil")' in rows  # Canvas's ="..." undone, then escaped
     assert len(rows) == 4
@@ -186,8 +200,10 @@ def test_moodle_round_trip_and_its_bad_rows(tmp_path):
     ids, roster = read_roster_file(_moodle_export(tmp_path / "participants.csv"))
     assert roster.lms == "moodle" and roster.id_column == "ID number"
     assert ids == ["s101", "s102", "s104"]
-    assert any("row 4 ('Zo\\xeb M\\xfcller'): ID number 'zo\\xeb' is not a valid" in r
-               for r in roster.refused), roster.refused  # fmt: skip
+    assert any(
+        "row 4 ('Zo\\xeb M\\xfcller'): ID number 'zo\\xeb' is not a valid" in r
+        for r in roster.refused
+    ), roster.refused
     assert any("row 6 (Nora Nobody): no ID number" in r for r in roster.refused)
     collect(course, CHAPTERS[0], _tree(tmp_path, ["s101"]), ids, None, roster)
     with gradebook(course) as gb:
@@ -198,9 +214,14 @@ def test_moodle_round_trip_and_its_bad_rows(tmp_path):
     assert table[0] == MOODLE_DOC_HEADER + CHAPTERS
     rows = _by(table, "ID number")
     assert rows["s101"] == {
-        "First name": "Seán", "Last name": "O'Brien, Jr.", "ID number": "s101",
-        "Username": "", "Email address": "sean@example.org", "01-kernels": "1", "02-padding": "",
-    }  # fmt: skip
+        "First name": "Seán",
+        "Last name": "O'Brien, Jr.",
+        "ID number": "s101",
+        "Username": "",
+        "Email address": "sean@example.org",
+        "01-kernels": "1",
+        "02-padding": "",
+    }
     assert rows["s102"]["First name"] == 'Ann "Annie"' and rows["s102"]["01-kernels"] == ""
     assert set(rows) == {"s101", "s102", "s104"}  # a user Moodle cannot find aborts its import
 
@@ -239,21 +260,30 @@ def test_bad_roster_files_are_refused_and_lose_nothing(tmp_path):
         read_lms_roster(not_lms)
     with pytest.raises(ValueError, match="no column 'Username'"):
         read_roster_file(tmp_path / "grades.csv", "Username")
-    (tmp_path / "latin1.csv").write_bytes("Student,ID,SIS Login ID,Section\nM\xfcller,1,m,A\n"
-                                          .encode("latin-1"))  # fmt: skip
+    (tmp_path / "latin1.csv").write_bytes(
+        "Student,ID,SIS Login ID,Section\nM\xfcller,1,m,A\n".encode("latin-1")
+    )
     with pytest.raises(ValueError, match="not UTF-8"):
         read_roster_file(tmp_path / "latin1.csv")
 
     tree = _tree(tmp_path / "new", ["zoe-m"])
     with pytest.raises(SystemExit, match="roster not read, nothing collected: .*other.csv"):
-        main(["--course", str(course), "collect", CHAPTERS[0], str(tree), "--roster",
-              str(not_lms)])  # fmt: skip
+        main(["--course", str(course), "collect", CHAPTERS[0], str(tree), "--roster", str(not_lms)])
     assert not (course / "submitted" / "zoe-m").exists()
     assert kept.read_text() == before and json.loads(before)["lms"] == "canvas"
 
 
-HOSTILE = [";=cmd|' /C calc'!A0", '=HYPERLINK("http://x";"y")', "+1+1", "@SUM(1)", "\tTab",
-           "<img src=x onerror=alert(1)>", "Doe, =1+1", "Lee\n=2+2", '" -3']  # fmt: skip
+HOSTILE = [
+    ";=cmd|' /C calc'!A0",
+    '=HYPERLINK("http://x";"y")',
+    "+1+1",
+    "@SUM(1)",
+    "\tTab",
+    "<img src=x onerror=alert(1)>",
+    "Doe, =1+1",
+    "Lee\n=2+2",
+    '" -3',
+]
 TRIGGER = re.compile(r'^[ "]*[=+\-@\t\r]')
 
 
@@ -267,9 +297,18 @@ def _formgrade_page(notebook: Path, first: str | None, last: str | None) -> str:
     config = Config()
     config.HTMLExporter.template_name = "formgrade"
     config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
-    resources = {"assignment_id": CHAPTERS[0], "notebook_id": "exercises", "submission_id": "1",
-                 "index": 0, "total": 1, "base_url": "", "student": "u5", "first_name": first,
-                 "last_name": last, "notebook_path": "x"}  # fmt: skip
+    resources = {
+        "assignment_id": CHAPTERS[0],
+        "notebook_id": "exercises",
+        "submission_id": "1",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": "u5",
+        "first_name": first,
+        "last_name": last,
+        "notebook_path": "x",
+    }
     return HTMLExporter(config=config).from_filename(str(notebook), resources=resources)[0]
 
 
@@ -280,15 +319,28 @@ def test_hostile_roster_names_reach_no_spreadsheet_formula_and_no_markup(tmp_pat
     formgrader page (which does not escape names) shows the name as text."""
     course = tmp_path / "course"
     ids = [f"u{i}" for i in range(len(HOSTILE))]
-    canvas = [CANVAS_DOC_HEADER] + [[f"{t}, {t}", str(100 + i), "", f"u{i}", t]
-                                    for i, t in enumerate(HOSTILE)]  # fmt: skip
+    canvas = [CANVAS_DOC_HEADER] + [
+        [f"{t}, {t}", str(100 + i), "", f"u{i}", t] for i, t in enumerate(HOSTILE)
+    ]
     moodle = [["First name", "Last name", "ID number", "Email address"]]
     moodle += [[t, t, f"u{i}", f"{t}@example.org"] for i, t in enumerate(HOSTILE)]
     for name, rows, delimiter in (("c.csv", canvas, ";"), ("m.csv", moodle, ",")):
         roster = _write(tmp_path / name, rows, delimiter)
         tree = _tree(tmp_path / name.replace(".", "-"), ids[:3])
-        assert main(["--course", str(course), "collect", CHAPTERS[0], str(tree),
-                     "--roster", str(roster)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "--course",
+                    str(course),
+                    "collect",
+                    CHAPTERS[0],
+                    str(tree),
+                    "--roster",
+                    str(roster),
+                ]
+            )
+            == 0
+        )
     _grade(course, {"u0": {"01-kernels": 3.0}, "u1": {"01-kernels": 1.5}, "u5": {}})
     assert main(["--course", str(course), "export", *CHAPTERS]) == 0
     written = sorted((course / "exports").glob("*.csv"))

@@ -11,36 +11,42 @@ from helpers import model_facts
 
 
 def sequential_relu_argument():
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def sequential_relu_layers():
     """The same behaviour with ReLU and softmax as layers of their own."""
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(8, 3, padding="same"),
-        keras.layers.ReLU(),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10),
-        keras.layers.Activation("softmax"),
-    ])  # fmt: skip
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, padding="same"),
+            keras.layers.ReLU(),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+            keras.layers.Activation("softmax"),
+        ]
+    )
 
 
 def functional_nested_trunk():
     """A functional model around a nested Sequential trunk, Activation("relu"), Softmax()."""
-    trunk = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(8, 3, padding="same"),
-        keras.layers.Activation("relu"),
-        keras.layers.MaxPooling2D(2),
-    ])  # fmt: skip
+    trunk = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, padding="same"),
+            keras.layers.Activation("relu"),
+            keras.layers.MaxPooling2D(2),
+        ]
+    )
     inputs = keras.Input((28, 28, 1))
     x = keras.layers.Flatten()(trunk(inputs))
     outputs = keras.layers.Softmax()(keras.layers.Dense(10)(x))
@@ -59,13 +65,15 @@ def test_every_style_gives_the_same_blocks(build):
 
 def test_blocks_tell_a_different_model_apart():
     """A missing activation or another size is a different block list."""
-    other = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(8, 3, padding="same"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
+    other = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, padding="same"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     reference = model_facts.blocks(sequential_relu_argument())
     assert model_facts.blocks(other) != reference
     assert model_facts.blocks(other)[0]["activation"] == "linear"
@@ -136,12 +144,14 @@ def test_a_stand_in_answers_with_the_facts_it_carries():
 
 
 def test_a_standalone_activation_after_an_applied_one_stays_a_block():
-    model = keras.Sequential([
-        keras.Input((4,)),
-        keras.layers.Dense(3, activation="relu"),
-        keras.layers.Activation("sigmoid"),
-        keras.layers.Activation("linear"),
-        keras.layers.ReLU(max_value=6.0),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(3, activation="relu"),
+            keras.layers.Activation("sigmoid"),
+            keras.layers.Activation("linear"),
+            keras.layers.ReLU(max_value=6.0),
+        ]
+    )
     kinds = [(b["kind"], b["activation"]) for b in model_facts.blocks(model)]
     assert kinds == [("Dense", "relu"), ("Activation", "sigmoid"), ("ReLU", None)]

@@ -45,10 +45,21 @@ def mutated(source: str, operator: str | None = None) -> list[str]:
         ("return x.astype(np.float32)", "cast", ["return x"]),
         ("return np.zeros(x, dtype=int)", "cast", ["return np.zeros(x)"]),
         ("return float(x)", "cast", ["return x"]),
-        ("return x[1:y]", "slice", ["return x[2:y]", "return x[0:y]",
-                                     "return x[1:y + 1]", "return x[1:y - 1]"]),  # fmt: skip
-        ("return slice(x, x + y)", "slice", ["return slice(x + 1, x + y)",
-         "return slice(x - 1, x + y)", "return slice(x, x + y + 1)", "return slice(x, x + y - 1)"]),
+        (
+            "return x[1:y]",
+            "slice",
+            ["return x[2:y]", "return x[0:y]", "return x[1:y + 1]", "return x[1:y - 1]"],
+        ),
+        (
+            "return slice(x, x + y)",
+            "slice",
+            [
+                "return slice(x + 1, x + y)",
+                "return slice(x - 1, x + y)",
+                "return slice(x, x + y + 1)",
+                "return slice(x, x + y - 1)",
+            ],
+        ),
         ("return g(x, a=1, b=2)", "keyword", ["return g(x, b=2)", "return g(x, a=1)"]),
         ("return x and y", "and/or", ["return x or y"]),
         ("return g(x, flag=True)", "True/False", ["return g(x, flag=False)"]),
@@ -56,7 +67,7 @@ def mutated(source: str, operator: str | None = None) -> list[str]:
         ("return not x", "negation", ["return x"]),
         ("z = x * 2\nreturn z", "return first argument", ["return x"]),
     ],
-)  # fmt: skip
+)
 def test_each_operator_makes_the_expected_line(body, operator, expected):
     assert mutated(cell(body), operator) == expected
 
@@ -148,8 +159,13 @@ def test_equivalents_file(tmp_path):
 
 def test_list_chapter_01_has_mutants_for_every_graded_part(capsys):
     found = tool.chapter_mutants("01-kernels")
-    parts = {"test_hand_output", "test_kernel_bank", "test_conv2d_valid", "test_edge_kernel",
-             "test_apply_kernels"}  # fmt: skip
+    parts = {
+        "test_hand_output",
+        "test_kernel_bank",
+        "test_conv2d_valid",
+        "test_edge_kernel",
+        "test_apply_kernels",
+    }
     assert {p for m in found for p in m.parts} == parts
     assert all(len(m.parts) == 1 for m in found)
     assert len({m.source for m in found}) == len(found)
@@ -176,8 +192,9 @@ def test_part_and_limit_select_mutants(capsys):
 def test_grading_kills_an_obviously_wrong_mutant():
     found = tool.chapter_mutants("01-kernels")
     wrong = next(m for m in found if m.answer == "kernel_bank" and m.mutated == "return kernels")
-    off_by_one = next(m for m in found if m.answer == "hand_output" and "[[-1, 2], [7, 1]]"
-                      in m.mutated)  # fmt: skip
+    off_by_one = next(
+        m for m in found if m.answer == "hand_output" and "[[-1, 2], [7, 1]]" in m.mutated
+    )
     outcomes = tool.grade_mutants("01-kernels", [wrong, off_by_one], jobs=2)
     assert [(o.mutant, o.verdict) for o in outcomes] == [(wrong, "killed"), (off_by_one, "killed")]
     assert outcomes[0].detail.startswith("test_kernel_bank")

@@ -45,9 +45,12 @@ def test_lesson_executes_in_fast_mode(lesson, staged_book):
     _, runs = staged_book
     nb = assert_ran_completely(runs[lesson])
     stderr = [
-        o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        o.text
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
         if o.output_type == "stream" and o.name == "stderr" and "Traceback" in o.text
-    ]  # fmt: skip
+    ]
     assert not stderr, f"{_name(lesson)} printed a traceback: {stderr[0][:500]}"
 
 
@@ -61,8 +64,12 @@ def test_reference_solution_passes_its_visible_tests(solution, tmp_path):
     visible = tmp_path / "visible" / solution.parent.name / solution.name
     visible.parent.mkdir(parents=True)
     nbformat.write(without_hidden_tests(nbformat.read(solution, as_version=4)), visible)
-    shutil.copytree(solution.parent, visible.parent, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(solution.name))  # fmt: skip
+    shutil.copytree(
+        solution.parent,
+        visible.parent,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(solution.name),
+    )
     nb = assert_ran_completely(execute_notebook(visible, tmp_path / solution.name))
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert graded, f"{_name(solution)} has no graded cells"

@@ -152,10 +152,16 @@ def pg_round(server, tmp_path_factory):
     outputs.run(course, "export", CHAPTER)
     summary = outputs.run(course, "summary", CHAPTER)
     return {
-        "course": course, "fixtures": fixtures, "outputs": outputs, "summary": summary,
-        "manual": manual, "shared": shared, "running": running, "entered": entered,
+        "course": course,
+        "fixtures": fixtures,
+        "outputs": outputs,
+        "summary": summary,
+        "manual": manual,
+        "shared": shared,
+        "running": running,
+        "entered": entered,
         "seconds": time.perf_counter() - started,
-    }  # fmt: skip
+    }
 
 
 def _scores(course: Path) -> dict[str, dict[str, str]]:
@@ -224,8 +230,12 @@ def test_nbgrader_itself_reads_the_kept_url_and_no_password_is_printed_or_writte
     course = pg_round["course"]
     listing = subprocess.run(
         [str(course_folder.bin_dir() / "nbgrader"), "db", "student", "list"],
-        cwd=course, env=course_folder.grading_env(), capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        cwd=course,
+        env=course_folder.grading_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert all(student in listing.stdout for student in pg_round["fixtures"]), listing.stdout
     outputs = "\n".join(pg_round["outputs"])
     assert "postgresql+psycopg2://course:***@127.0.0.1" in outputs

@@ -21,8 +21,13 @@ from grader.notebooks import fill_answers, solution_answers
 pytestmark = pytest.mark.slow
 
 CHAPTER = "01-kernels"
-POINTS = {"Part 1": "1 point", "Part 2": "2 points", "Part 3": "3 points", "Part 4": "2 points",
-          "Part 5": "2 points"}  # fmt: skip
+POINTS = {
+    "Part 1": "1 point",
+    "Part 2": "2 points",
+    "Part 3": "3 points",
+    "Part 4": "2 points",
+    "Part 5": "2 points",
+}
 HIDDEN = "The hidden tests run when your work is graded."
 
 
@@ -33,7 +38,7 @@ def _run(path, make: bool = False) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     result = subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, env=env
-    )  # fmt: skip
+    )
     return result.returncode, result.stdout + result.stderr
 
 

@@ -266,9 +266,13 @@ def test_metadata_is_reduced_to_checked_nbgrader_fields():
     cell = nbformat.v4.new_code_cell("x = 1")
     cell.metadata.update(tags=['" onmouseover="alert(1)'], collapsed=True)
     cell.metadata["nbgrader"] = {
-        "grade": "yes", "solution": True, "grade_id": 'a" onclick="x', "points": "many",
-        "checksum": "abc", "comment": "Good work.",
-    }  # fmt: skip
+        "grade": "yes",
+        "solution": True,
+        "grade_id": 'a" onclick="x',
+        "points": "many",
+        "checksum": "abc",
+        "comment": "Good work.",
+    }
     cell.id = "<script>"
     cell["attachments"] = {"x.png": {"image/png": PNG}}
     nb = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": [cell]})

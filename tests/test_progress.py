@@ -153,8 +153,9 @@ def test_a_notebook_stores_only_the_last_line_of_the_bar(tmp_path):
         "\nbar._mode, bar.text"
     )
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    client = NotebookClient(nb, timeout=300, kernel_name="cnn-course",
-                            resources={"metadata": {"path": str(REPO_ROOT)}})  # fmt: skip
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="cnn-course", resources={"metadata": {"path": str(REPO_ROOT)}}
+    )
     client.execute()
     outputs = nb.cells[0].outputs
     shown = [o for o in outputs if o.output_type == "display_data"]

@@ -27,13 +27,38 @@ from grader.paths import REPO_ROOT, SOLUTIONS_DIR
 from grader.publish import MARKER, PublishError, publish
 
 URL = "https://github.com/cnn-course/cnn-course-students"
-FORBIDDEN = {"grader", "coursebuild", "solutions", "tests", "wrong_answers", "mutants", "docs",
-             "nbgrader_config.py", ".github", ".ci"}  # fmt: skip
-WANTED = ["Makefile", "README.md", "pyproject.toml", "_config.yml", "_toc.yml", "intro.md",
-          "setup.md", "glossary.md", "requirements.txt", "uv.lock", "helpers/precheck.py",
-          "course/__main__.py", "course/env.py", "course/colab.py", "_ext/course_book.py",
-          "lab/student/labconfig/page_config.json", "chapters/01-kernels/exercises.ipynb",
-          "chapters/01-kernels/kernels.ipynb"]  # fmt: skip
+FORBIDDEN = {
+    "grader",
+    "coursebuild",
+    "solutions",
+    "tests",
+    "wrong_answers",
+    "mutants",
+    "docs",
+    "nbgrader_config.py",
+    ".github",
+    ".ci",
+}
+WANTED = [
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    "_config.yml",
+    "_toc.yml",
+    "intro.md",
+    "setup.md",
+    "glossary.md",
+    "requirements.txt",
+    "uv.lock",
+    "helpers/precheck.py",
+    "course/__main__.py",
+    "course/env.py",
+    "course/colab.py",
+    "_ext/course_book.py",
+    "lab/student/labconfig/page_config.json",
+    "chapters/01-kernels/exercises.ipynb",
+    "chapters/01-kernels/kernels.ipynb",
+]
 
 
 def _regions(begin: str, end: str) -> list[list[str]]:
@@ -185,9 +210,13 @@ def test_the_colab_cell_runs_from_a_clone_of_the_published_repository(published,
         f"{cell}\nimport helpers\nprint('helpers from', helpers.__file__)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "PYTHONPATH": ""},
-    )  # fmt: skip
+        [sys.executable, "-c", program],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"helpers from {content}/course/helpers" in result.stdout, result.stdout
     assert "Installing" not in result.stdout, result.stdout
@@ -195,9 +224,21 @@ def test_the_colab_cell_runs_from_a_clone_of_the_published_repository(published,
 
 # What a Colab runtime comes with, of the packages the course's lessons need (its own versions).
 COLAB = {
-    "tensorflow", "keras", "tf-keras", "tensorflow-hub", "numpy", "scipy", "matplotlib",
-    "pandas", "scikit-image", "pillow", "nbformat", "nbclient", "scikit-learn", "joblib",
-}  # fmt: skip
+    "tensorflow",
+    "keras",
+    "tf-keras",
+    "tensorflow-hub",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "pandas",
+    "scikit-image",
+    "pillow",
+    "nbformat",
+    "nbclient",
+    "scikit-learn",
+    "joblib",
+}
 
 
 def test_colab_gets_only_what_it_lacks_and_never_a_second_tensorflow(published):
@@ -257,8 +298,12 @@ def test_make_book_and_make_check_work_in_the_published_tree(published):
     venv = str(Path(sys.executable).parent.parent)
     book = subprocess.run(
         ["make", "book", f"VENV={venv}", "EXECUTE=off"],
-        cwd=published, capture_output=True, text=True, timeout=900, env=env,
-    )  # fmt: skip
+        cwd=published,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert book.returncode == 0, (book.stdout + book.stderr)[-4000:]
     html = published / "_build" / "html"
     for page in ("index.html", "setup.html", "chapters/01-kernels/kernels.html"):
@@ -267,8 +312,12 @@ def test_make_book_and_make_check_work_in_the_published_tree(published):
 
     check = subprocess.run(
         ["make", "check", f"VENV={venv}", "NB=chapters/01-kernels/exercises.ipynb"],
-        cwd=published, capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+        cwd=published,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     output = check.stdout + check.stderr
     assert check.returncode == 1, output
     assert output.splitlines()[0].split() == ["Part", "Points", "Answer", "Visible", "checks"]

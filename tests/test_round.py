@@ -230,9 +230,11 @@ def _calls_first(ref: dict[str, str], code: str) -> str:
     body = ref["conv2d_valid"].replace("def conv2d_valid(", "def _right(", 1)
     indented = "".join(f"    {line}\n" for line in code.splitlines())
     return (
-        body + "\n\ndef conv2d_valid(image, kernel):\n" + indented
+        body
+        + "\n\ndef conv2d_valid(image, kernel):\n"
+        + indented
         + "    return _right(image, kernel)\n"
-    )  # fmt: skip
+    )
 
 
 # A reply to the grader naming `checks`, bound to a kernel object whose methods do nothing: with
@@ -399,9 +401,13 @@ def graded_round(tmp_path_factory):
     )
     submit(course, CHAPTER, "slow", _submission("slow", course))
     results += autograde_class(
-        course, CHAPTER, ["slow"], cell_timeout=CELL_TIMEOUT, notebook_timeout=SLOW_LIMIT,
+        course,
+        CHAPTER,
+        ["slow"],
+        cell_timeout=CELL_TIMEOUT,
+        notebook_timeout=SLOW_LIMIT,
         part_timeout=PART_TIMEOUT,
-    )  # fmt: skip
+    )
     monkeypatch.undo()
     pages = write_feedback(course, CHAPTER)
     scores_csv, summary_csv = export_scores(course, [CHAPTER])
@@ -600,9 +606,13 @@ def test_sandbox_stops_reading_writing_secrets_and_network(graded_round):
     text = "".join(o.get("text", "") for o in _outputs(course, "spy", "hand_output"))
     report = json.loads(text.split(SPY_REPORT, 1)[1])
     assert set(report) == {
-        "read hidden tests", "read solutions", "read gradebook", "write results", "secret",
+        "read hidden tests",
+        "read solutions",
+        "read gradebook",
+        "write results",
+        "secret",
         "socket",
-    }  # fmt: skip
+    }
     assert all(outcome != "done" for outcome in report.values()), report
     assert not (course / "fake-results.json").exists()
     assert "imports socket" in "\n".join(graded_round["results"]["spy"].flags)
@@ -643,10 +653,14 @@ def test_gradebook_records_what_happened(graded_round):
     """Faults and flags reach the gradebook: the notebook is flagged, the first answer says why."""
     course = graded_round["course"]
     expected = {
-        "slow": "time limit", "killer": "status error", "corrupt": "status corrupt",
-        "patch": "replaces checks.check_close", "hog": None, "ref": None,
+        "slow": "time limit",
+        "killer": "status error",
+        "corrupt": "status corrupt",
+        "patch": "replaces checks.check_close",
+        "hog": None,
+        "ref": None,
         "replay": "forged replies to the grader",
-    }  # fmt: skip
+    }
     with gradebook(course) as gb:
         for student, words in expected.items():
             notebook = gb.find_submission_notebook("exercises", CHAPTER, student)

@@ -131,9 +131,10 @@ def _run(code: str, slot: sandbox.Slot | None, tmp_path: Path, output=None) -> s
         try:
             client.wait_for_ready(timeout=60)
             reply = client.execute_interactive(
-                code, timeout=120,
+                code,
+                timeout=120,
                 output_hook=lambda m: printed.append(m["content"].get("text", "")),
-            )  # fmt: skip
+            )
             assert reply["content"]["status"] == "ok", reply["content"]
         finally:
             client.stop_channels()
@@ -162,8 +163,10 @@ def _ways_into(folder: Path) -> set[str]:
 def test_check_command_lists_every_layer():
     out = subprocess.run(
         [sys.executable, "-m", "grader.sandbox", "check"],
-        capture_output=True, text=True, cwd=REPO_ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     assert out.returncode == 0, out.stderr
     # Each wall's line says what availability() finds on this machine: yes, or no and why.
     for layer, missing in sandbox.availability().items():
@@ -179,9 +182,10 @@ def test_limits_travel_through_the_environment():
 
 def test_kernel_spec_starts_the_launcher_with_this_python(tmp_path):
     spec = json.loads(
-        (sandbox.install_kernel(tmp_path) / "kernels" / sandbox.KERNEL_NAME / "kernel.json")
-        .read_text()
-    )  # fmt: skip
+        (
+            sandbox.install_kernel(tmp_path) / "kernels" / sandbox.KERNEL_NAME / "kernel.json"
+        ).read_text()
+    )
     assert spec["argv"][:4] == [sys.executable, "-m", "grader.sandbox", "kernel"]
     assert "{connection_file}" in spec["argv"]
     assert spec["env"] == {"PYTHONPATH": str(REPO_ROOT)}  # the launcher's, not the kernel's

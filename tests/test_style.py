@@ -31,9 +31,12 @@ def test_notebook_has_a_title_and_a_parameters_cell(path):
     titles = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# ")]
     assert titles, "no H1 title"
     commented = [
-        line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+        line
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
         if line.startswith("# #")
-    ]  # fmt: skip
+    ]
     assert not commented, f"markdown written as commented headings: {commented[:3]}"
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, "exactly one cell must be tagged `parameters` for papermill"

@@ -32,8 +32,15 @@ def test_command_in_fast_mode_prints_a_report_and_saves_a_model(tmp_path, capsys
     argv = ["mnist", "--fast", "--epochs", "1", "--out", str(out), "--verbose", "0"]
     assert reference_models.main(argv) == 0
     printed = capsys.readouterr().out
-    for words in ("Source:", "4,000 training images", "1,000 held-out test images", "1 epoch each",
-                  "Held-out test accuracy:", "Time:", str(out)):  # fmt: skip
+    for words in (
+        "Source:",
+        "4,000 training images",
+        "1,000 held-out test images",
+        "1 epoch each",
+        "Held-out test accuracy:",
+        "Time:",
+        str(out),
+    ):
         assert words in printed
     _check_contract(out)
 

@@ -124,8 +124,15 @@ def draw_boxes(
         ymin, xmin, ymax, xmax = pixels[i]
         color = colors(rank % 10)
         ax.add_patch(Rectangle((xmin, ymin), xmax - xmin, ymax - ymin, fill=False, lw=2, ec=color))
-        ax.text(xmin, ymin, label_text(names[i], np.asarray(scores)[i]), color="white",
-                fontsize=8, va="bottom", bbox={"facecolor": color, "pad": 1, "lw": 0})  # fmt: skip
+        ax.text(
+            xmin,
+            ymin,
+            label_text(names[i], np.asarray(scores)[i]),
+            color="white",
+            fontsize=8,
+            va="bottom",
+            bbox={"facecolor": color, "pad": 1, "lw": 0},
+        )
     ax.set_title(title)
     ax.set_xlabel("x (pixels)")
     ax.set_ylabel("y (pixels)")

@@ -67,10 +67,13 @@ def mean_average_precision(
     aps = []
     for c in classes:
         per_image = [
-            (np.reshape(b, (-1, 4))[np.asarray(k) == c], np.asarray(s)[np.asarray(k) == c],
-             np.reshape(tb, (-1, 4))[np.asarray(tk) == c])
+            (
+                np.reshape(b, (-1, 4))[np.asarray(k) == c],
+                np.asarray(s)[np.asarray(k) == c],
+                np.reshape(tb, (-1, 4))[np.asarray(tk) == c],
+            )
             for (b, s, k), (tb, tk) in zip(predictions, truths, strict=True)
-        ]  # fmt: skip
+        ]
         aps.append(average_precision(*zip(*per_image, strict=True), iou_threshold=iou_threshold))
     return float(np.mean(aps))
 

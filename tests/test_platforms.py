@@ -210,3 +210,15 @@ def test_the_entry_point_runs_on_a_bare_python_before_the_environment_exists(tmp
         assert result.returncode == 0, result.stderr
         for command in ("setup", "book", "lab", "check", "test"):
             assert command in result.stdout
+
+
+def test_tensorflow_hub_imports_without_a_warning():
+    """tensorflow_hub 0.16.1 imports pkg_resources: gone in setuptools 82, a UserWarning on
+    stderr (in a lesson's output) from 80.9; the lock pins setuptools 80.8.0."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", "import tensorflow_hub"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert pins()["setuptools"] == "80.8.0"

@@ -1,7 +1,7 @@
 """The book's own Sphinx extension (`_config.yml`: sphinx.local_extensions): what a reader gets.
 
 - **Downloads keep their word.** A notebook page's `.ipynb` download is the notebook as the
-  build executed it (myst-nb's copy in `_build/jupyter_execute/`), with its outputs, not the
+  build executed it (from the execution cache, or myst-nb's copy), with its outputs, not the
   source without them; its first cell, and a line under the page's title, say how to run it
   (the public repository and Colab when `repository.url` is set, else the set-up page).
 - The download menu's print entry says that it prints (the browser's print dialog, which can
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from pathlib import Path
 
 NOTE_ID = "course-download-note"
@@ -98,24 +97,39 @@ def page_context(app, pagename, templatename, context, doctree) -> None:
             context["body"] = body[: end + 5] + line + body[end + 5 :]
 
 
+def executed_notebook(app, docname: str) -> dict | None:
+    """The notebook as the build ran it: from jupyter-cache when myst-nb took it from there
+    (its copy in jupyter_execute/ then lacks the outputs), else myst-nb's copy."""
+    config = app.env.mystnb_config
+    if config.execution_mode == "cache" and config.execution_cache_path:
+        import nbformat
+        from jupyter_cache import get_cache
+
+        source = nbformat.read(app.env.doc2path(docname), as_version=4)
+        try:
+            _, merged = get_cache(config.execution_cache_path).merge_match_into_notebook(source)
+            return json.loads(nbformat.writes(merged))
+        except KeyError:  # not in the cache (excluded from execution, or it failed)
+            pass
+    copy = Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+    return json.loads(copy.read_text(encoding="utf-8")) if copy.is_file() else None
+
+
 def executed_downloads(app, exception) -> None:
     """Each notebook page's download: the executed notebook, with the line as its first cell."""
     if exception or app.builder.format != "html":
         return
-    executed = Path(app.outdir).parent / "jupyter_execute"
     for docname in _notebook_pages(app):
-        source = executed / f"{docname}.ipynb"
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
-        if not source.is_file() or not target.parent.is_dir():
+        notebook = executed_notebook(app, docname)
+        if notebook is None or not target.parent.is_dir():
             continue
-        notebook = json.loads(source.read_text(encoding="utf-8"))
         notebook["cells"] = [c for c in notebook["cells"] if c.get("id") != NOTE_ID]
         _, md = how_to_run(app, docname)
         note = {"cell_type": "markdown", "id": NOTE_ID, "metadata": {}, "source": f"*{md}*"}
         notebook["cells"].insert(0, note)
         notebook["nbformat_minor"] = max(notebook.get("nbformat_minor", 0), 5)  # cell ids
         target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", "utf-8")
-        shutil.copystat(source, target)
 
 
 def set_theme(app, config) -> None:

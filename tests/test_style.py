@@ -56,11 +56,15 @@ def test_every_chapter_has_a_lesson_and_matching_solution_folder():
         assert (SOLUTIONS_DIR / name / "exercises.ipynb").exists(), f"{name} has no solutions"
 
 
+# Every folder of the repository's Python: the packages, the entry point, the book's extension.
+PYTHON_DIRS = ["helpers", "grader", "coursebuild", "course", "_ext", "tests"]
+
+
 def test_python_code_passes_ruff():
     ruff = str(Path(sys.executable).parent / "ruff")
     for command in (
-        [ruff, "check", "helpers", "grader", "coursebuild", "tests"],
-        [ruff, "format", "--check", "helpers", "grader", "coursebuild", "tests"],
+        [ruff, "check", *PYTHON_DIRS],
+        [ruff, "format", "--check", *PYTHON_DIRS],
         [ruff, "check", "chapters", "solutions"],  # the notebooks' code, linted, not reformatted
     ):
         result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -73,9 +74,19 @@ def student_lab(tmp_path_factory):
         server.wait(timeout=30)
 
 
-def test_the_makefile_starts_lab_with_the_student_settings():
+def test_make_lab_starts_lab_with_the_student_settings(monkeypatch):
     out = subprocess.run(["make", "-n", "lab"], cwd=REPO_ROOT, capture_output=True, text=True)
-    assert 'JUPYTER_CONFIG_PATH="' + str(REPO_ROOT / "lab" / "student") + '"' in out.stdout
+    assert "-m course lab" in out.stdout and "--instructor" not in out.stdout, out.stdout
+    import course.__main__ as course_main
+
+    started = []
+    monkeypatch.setattr(course_main, "_ready", lambda: None)
+    monkeypatch.setattr(course_main.env, "run", lambda cmd, env, echo: started.append(env) or 0)
+    for instructor in (False, True):
+        course_main.lab(argparse.Namespace(instructor=instructor, rest=[]))
+    student, instructor = started
+    assert student["JUPYTER_CONFIG_PATH"] == str(REPO_ROOT / "lab" / "student")
+    assert instructor.get("JUPYTER_CONFIG_PATH") != student["JUPYTER_CONFIG_PATH"]
 
 
 def test_instructor_pages_are_gone_and_validation_stays(student_lab):

@@ -90,3 +90,53 @@ def check_not_used(
     reached = uses(answers, grade_id, forbidden)
     if reached:
         raise CheckFailed(f"{rule} (the answer uses {', '.join(reached)})")
+
+
+def _imported_names(trees: list[ast.Module]) -> dict[str, str]:
+    """Names the answer cells import, to the dotted name they stand for."""
+    names: dict[str, str] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    names[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def subclasses(answers: dict[str, str], grade_id: str, class_name: str, base: str) -> bool:
+    """Whether the answer `grade_id` defines the class `class_name` on `base` (a dotted name
+    such as "keras.callbacks.Callback"), read from the source: the base written as that name,
+    through TensorFlow (`tf.keras.callbacks.Callback`), through a name imported in an answer
+    cell (`from keras.callbacks import Callback as Base`), or through another class of the
+    answer cells that is itself defined on it."""
+    trees = [tree for tree in map(_tree, answers.values()) if tree is not None]
+    imported = _imported_names(trees)
+    defined = {
+        node.name: node for tree in trees for node in tree.body if isinstance(node, ast.ClassDef)
+    }
+
+    def resolve(node: ast.AST) -> str:
+        head, _, rest = ast.unparse(node).partition(".")
+        text = ".".join(filter(None, [imported.get(head, head), rest]))
+        for prefix in ("tensorflow.keras.", "tf.keras."):
+            if text.startswith(prefix):
+                text = "keras." + text[len(prefix) :]
+        return text
+
+    def on_base(name: str, seen: frozenset) -> bool:
+        node = defined.get(name)
+        if node is None or name in seen:
+            return False
+        return any(
+            resolve(parent) == base or on_base(resolve(parent), seen | {name})
+            for parent in node.bases
+        )
+
+    tree = _tree(answers.get(grade_id, ""))
+    own = {n.name for n in tree.body if isinstance(n, ast.ClassDef)} if tree is not None else set()
+    return class_name in own and on_base(class_name, frozenset())

@@ -71,3 +71,40 @@ def test_the_feedback_states_the_rule_as_the_task_words_it():
     assert hidden_failure(code, filename, caught.value) == (
         "A hidden test failed: Conv2d_valid uses NumPy only: no TensorFlow."
     )
+
+
+CALLBACK = "keras.callbacks.Callback"
+SUBCLASSES = {
+    "dotted": "class Stop(keras.callbacks.Callback):\n    pass\n",
+    "through tf": "class Stop(tf.keras.callbacks.Callback):\n    pass\n",
+    "imported as": "from keras.callbacks import Callback as Base\nclass Stop(Base):\n    pass\n",
+    "module imported": "from keras import callbacks\nclass Stop(callbacks.Callback):\n    pass\n",
+    "a base of its own": "class Base(keras.callbacks.Callback): ...\nclass Stop(Base): ...\n",
+}
+NOT_SUBCLASSES = {
+    "no base": "class Stop:\n    pass\n",
+    "another base": "class Stop(keras.layers.Layer):\n    pass\n",
+    "a look-alike": "class Callback:\n    pass\n\n\nclass Stop(Callback):\n    pass\n",
+    "itself": "class Stop(Stop):\n    pass\n",
+    "a function": "def Stop():\n    return keras.callbacks.Callback()\n",
+    "unreadable": "class Stop(:\n",
+}
+
+
+@pytest.mark.parametrize("name", SUBCLASSES)
+def test_a_subclass_is_read_from_the_source_however_its_base_is_written(name):
+    assert code_rules.subclasses({"stop": SUBCLASSES[name]}, "stop", "Stop", CALLBACK)
+
+
+@pytest.mark.parametrize("name", NOT_SUBCLASSES)
+def test_a_class_on_another_base_is_no_subclass(name):
+    assert not code_rules.subclasses({"stop": NOT_SUBCLASSES[name]}, "stop", "Stop", CALLBACK)
+
+
+def test_a_base_class_may_come_from_another_answer_cell():
+    answers = {
+        "base": "class Base(keras.callbacks.Callback):\n    pass\n",
+        "stop": "class Stop(Base):\n    pass\n",
+    }
+    assert code_rules.subclasses(answers, "stop", "Stop", CALLBACK)
+    assert not code_rules.subclasses(answers, "base", "Stop", CALLBACK)  # defined elsewhere

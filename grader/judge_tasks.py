@@ -1,5 +1,8 @@
 """What the judge does with a student's objects: the requests and the registry of course tasks.
 
+(Over 300 lines for a reason: every task and the checks of its inputs read as one piece, the
+allow-lists beside the code that applies them.)
+
 Runs inside the judge's jail (`grader.judge_worker`). A request names an operation on a loaded
 model ("load", "predict", "build", "drop") or a task of `TASKS`, written by the course: the
 student's code never runs here, only Keras's own classes rebuilt from checked bytes and plain
@@ -8,7 +11,9 @@ come from a student's kernel (the settings of a callback), all reach Keras.
 
 Tasks (inputs by keyword; models as `.keras` bytes, arrays as arrays):
 
-* "fit": fit a model on the grader's data (x, y) and return its history, facts, predictions.
+* "fit": fit a model on the grader's data (x, y) and return its history, facts, predictions;
+  with `fresh=True` the file's weights are dropped first: the architecture alone is trained,
+  from new weights drawn from `seed` (a model trained in the kernel gains nothing).
 * "fit_with_callbacks": rebuild built-in callbacks from {"class", "settings"} descriptions, fit
   a model with them, and report what happened: the epochs run, each callback's state, the files
   the checkpoints wrote (in the judge's scratch) and the predictions of the model at the end and
@@ -209,14 +214,30 @@ def _fit(state: State, model: Any, x: Any, y: Any, epochs: Any, batch_size: Any,
         raise Failure("fit", f"{type(error).__name__}: {error}") from None
 
 
+def _fresh(model: Any, seed: Any) -> Any:
+    """The same layers and settings with new weights drawn from `seed` (batch normalisation's
+    statistics reset too): Keras's `clone_model` rebuilds the checked config, weights unread."""
+    import keras
+
+    keras.utils.set_random_seed(_number(seed, 0, 2**31 - 1, "seed", integer=True))
+    try:
+        return keras.models.clone_model(model)
+    except Exception as error:
+        raise Failure("fit", f"{type(error).__name__}: {error}") from None
+
+
 def _history(history: Any) -> dict:
     return {str(k): [float(v) for v in values] for k, values in history.history.items()}
 
 
 def fit(state: State, model: bytes, x, y, epochs=1, batch_size=32, validation_split=0.0,
-        seed=0, compile=None, predict=None, limits=None) -> dict:  # fmt: skip
-    """Fit the model on (x, y) with the grader's settings; its history, facts and predictions."""
-    loaded = state._load(model, compile is None, state.limits(limits))[0]
+        seed=0, compile=None, predict=None, limits=None, fresh=False) -> dict:  # fmt: skip
+    """Fit the model on (x, y) with the grader's settings; its history, facts and predictions.
+    `fresh=True` (with `compile`): the architecture from new weights, not the file's."""
+    fresh = bool(fresh)
+    loaded = state._load(model, compile is None and not fresh, state.limits(limits))[0]
+    if fresh:
+        loaded = _fresh(loaded, seed)
     _compile(loaded, compile)
     history = _fit(state, loaded, x, y, epochs, batch_size, validation_split, seed, [])
     return {

@@ -589,6 +589,20 @@ def test_the_judge_fits_a_model_and_rebuilds_callbacks(judge):
         },
     )
     assert fitted["epochs"] == 2 and set(fitted["history"]) == {"loss", "accuracy"}
+    # fresh=True trains the architecture alone: the file's weights (here trained, or not) are
+    # dropped and drawn again from the seed, so both files give the same history.
+    compile_settings = {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy"}
+    data = {"x": x[:, :2].repeat(2, axis=1), "y": y, "epochs": 2, "seed": 3}
+    untouched, trained = small_dense(), small_dense()
+    trained.compile(**compile_settings)
+    trained.fit(data["x"], data["y"], epochs=3, verbose=0)
+    runs = [
+        judge.run("fit", model=keras_bytes(m), compile=compile_settings, fresh=True, **data)
+        for m in (untouched, trained)
+    ]
+    assert runs[0]["history"]["loss"] == pytest.approx(runs[1]["history"]["loss"], rel=1e-5)
+    kept = judge.run("fit", model=keras_bytes(trained), compile=compile_settings, **data)
+    assert kept["history"]["loss"] != pytest.approx(runs[1]["history"]["loss"], rel=1e-5)
 
 
 def test_the_judge_reads_an_image_file(judge):

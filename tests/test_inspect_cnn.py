@@ -19,7 +19,7 @@ def linear_model():
     """probs = softmax(W x + b) on flattened 6x6 images, with known random weights."""
     keras.utils.set_random_seed(3)
     model = keras.Sequential(
-        [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+        [keras.Input((6, 6, 1)), keras.layers.Flatten(name="flatten"), keras.layers.Dense(3)]
     )
     outputs = keras.layers.Softmax()(model.outputs[0])
     return keras.Model(model.inputs, outputs)

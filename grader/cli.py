@@ -22,6 +22,7 @@ from grader.lms import export_lms, read_roster_file
 from grader.paths import graded_chapters
 from grader.publish import PublishError, publish
 from grader.release import release
+from grader.similarity import DEFAULT_EVIDENCE, DEFAULT_THRESHOLD
 
 
 def _chapters(values: list[str]) -> list[str]:
@@ -149,6 +150,25 @@ def main(argv: list[str] | None = None) -> int:
         help="its public URL, e.g. https://github.com/ORG/REPO: the book's "
         "repository link and launch buttons",
     )
+    p = sub.add_parser(
+        "similarity", help="how alike the answers are, per graded part: report.html, pairs.csv"
+    )
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="share of the shorter answer's code the other must hold (default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-evidence",
+        type=float,
+        default=DEFAULT_EVIDENCE,
+        help="bits the pair's alike parts must carry together (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out", type=Path, help="folder for the files (default: <course>/similarity/CHAPTER)"
+    )
     p = sub.add_parser("selftest", help="grade a chapter's made-up submissions, compare scores")
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--jobs", type=int, default=2)
@@ -242,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"not published: {error}") from None
     elif args.command == "selftest":
         return _selftest(_chapters(args.chapters), args.jobs)
+    elif args.command == "similarity":
+        _similarity(course, _chapters(args.chapters), args)
     return 0
 
 
@@ -286,6 +308,21 @@ def _connection(args: argparse.Namespace, course: Path) -> Connection | None:
     cluster = Connection(args.scheduler, certs, args.insecure_localhost)
     cluster.check()
     return cluster
+
+
+def _similarity(course: Path, chapters: list[str], args: argparse.Namespace) -> None:
+    """Each chapter's report and CSV; reads the submissions, writes nothing else."""
+    from grader.similarity import analyse
+    from grader.similarity_report import default_folder, format_summary, write_report
+
+    for chapter in chapters:
+        analysis = analyse(course, chapter, args.threshold, args.min_evidence)
+        folder = default_folder(course, chapter)
+        if args.out:
+            folder = args.out / chapter if len(chapters) > 1 else args.out
+        print(format_summary(analysis))
+        for path in write_report(analysis, folder):
+            print(f"wrote {path}")
 
 
 def _selftest(chapters: list[str], jobs: int) -> int:

@@ -18,7 +18,12 @@ from __future__ import annotations
 import ast
 import traceback
 
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
 from grader.remote import StudentCodeError
+
+FAILED = "HiddenTestFailed"  # ename of a failure found by the grader
 
 CHECKS = {"check_close", "check_equal", "check_true", "check_shape", "as_numbers", "check_not_used"}
 ELIDED = "…"
@@ -141,3 +146,11 @@ def instructor_detail(error: BaseException) -> str:
     detail = getattr(error, "detail", "")
     text = f"{type(error).__name__}: {error}" + (f" | {detail}" if detail else "")
     return text[:4000]
+
+
+def failure_output(message: str) -> NotebookNode:
+    """The error output a test cell gets for the grader's failure (first among its outputs)."""
+    text = f"{message}\n(found by the grader's tests, run outside your notebook)"
+    return nbformat.v4.new_output(
+        "error", ename=FAILED, evalue=text, traceback=[f"{FAILED}: {text}"]
+    )

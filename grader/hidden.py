@@ -21,19 +21,18 @@ from pathlib import Path
 import nbformat
 import zmq
 import zmq.asyncio
-from jupyter_core.utils import ensure_async
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.util import run_hook
-from nbformat.notebooknode import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from grader import failure_text, notebooks, remote
+from grader import failure_text, message_caps, notebooks, remote
 from grader.course import HIDDEN
+from grader.failure_text import failure_output
 from grader.judge import Judge
 from grader.remote import ForgedReply, KernelLink
 
-FAILED = "HiddenTestFailed"  # ename of a failure found by the grader
 VERDICTS = "course_grader"  # notebook metadata key with the grader's verdict per part
 DETAILS = "course_grader_details"  # what the instructor reads about each failure (not shown)
 FORGED_NOTE = "(not a reply the grader's code sends: flagged for review)"
@@ -52,20 +51,14 @@ def _preload_tensorflow(source: nbformat.NotebookNode) -> None:
         threading.Thread(target=__import__, args=("tensorflow",), daemon=True).start()
 
 
-def failure_output(message: str) -> NotebookNode:
-    text = f"{message}\n(found by the grader's tests, run outside your notebook)"
-    return nbformat.v4.new_output(
-        "error", ename=FAILED, evalue=text, traceback=[f"{FAILED}: {text}"]
-    )
-
-
 class ExecuteAndGrade(Execute):
     """nbgrader's Execute, then every test cell's visible and hidden tests in this process.
 
     The grader owns the tests' namespace: its set-up cells' names (`np`, `checks`, `kernel`,
     ...) are bound first and can never be replaced; the kernel is asked only for the names the
     reference answer cells define, and a reply naming anything else is refused and flagged.
-    The kernel's sockets drop any message over `remote.MAX_MESSAGE_BYTES` before it is decoded
+    The kernel client decodes no message frame over `remote.MAX_MESSAGE_BYTES`
+    (`grader.message_caps`; the sockets' own cap is the last wall)
     and each part's tests share `part_timeout` seconds.
     """
 
@@ -88,11 +81,13 @@ class ExecuteAndGrade(Execute):
             return super().preprocess(nb, resources, km)
 
     async def async_start_new_kernel_client(self):
-        """nbclient's, with a context whose sockets refuse messages over the cap unread."""
+        """nbclient's, with a session that decodes no frame over the caps and sockets that
+        take none over the last wall (`grader.message_caps`)."""
         context = zmq.asyncio.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, remote.MAX_MESSAGE_BYTES)
+        context.setsockopt(zmq.MAXMSGSIZE, message_caps.SOCKET_CAP_BYTES)
         try:
             self.kc = self.km.client(context=context)
+            message_caps.cap_messages(self.kc.session)
             await ensure_async(self.kc.start_channels())
             await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
         except Exception:
@@ -101,6 +96,10 @@ class ExecuteAndGrade(Execute):
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
         return self.kc
+
+    # nbclient binds the synchronous name to its own coroutine at class creation; rebound here,
+    # or `setup_kernel` would start a client without the cap.
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     # nbconvert's ExecutePreprocessor.preprocess runs every cell through preprocess_cell inside
     # `setup_kernel()`; after the last cell, while the kernel still runs, grade the tests here.

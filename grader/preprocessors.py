@@ -12,7 +12,7 @@ from nbgrader.preprocessors import LimitOutput
 from traitlets import Integer
 
 from grader.course import SECRET_MARKERS
-from grader.hidden import FAILED
+from grader.failure_text import FAILED
 from grader.notebooks import HIDDEN_REGION
 
 MARKER_REMOVED = "[text like the grader's markers, removed]"
@@ -250,7 +250,7 @@ def _clean_output(output, dropped: set[str]) -> dict | None:
     """The output as plain text or a checked image; None when nothing safe is left.
 
     Text the kernel produced loses anything that looks like the grader's markers; the
-    grader's own failure (an error named `grader.hidden.FAILED`) is kept as it is.
+    grader's own failure (an error named `grader.failure_text.FAILED`) is kept as it is.
     """
     if not isinstance(output, dict):
         return None

@@ -29,14 +29,14 @@ from typing import Any
 import numpy as np
 from jupyter_core.utils import run_sync
 
-from grader import kernel_side
+from grader import kernel_side, message_caps
 
 KERNEL_CODE = Path(kernel_side.__file__).read_text()
-# What the kernel may send. One ZMQ frame over MAX_MESSAGE_BYTES is dropped by the socket before
-# anything decodes it (`zmq.MAXMSGSIZE`, set by `grader.hidden` on the client's context); one
+# What the kernel may send. A message frame over MAX_MESSAGE_BYTES is dropped unread by the
+# client's session (`grader.message_caps`, set up by `grader.hidden`); one
 # reply is refused unread over MAX_REPLY_BYTES or MAX_STRUCTURE JSON objects and arrays (64 MiB
 # of "{}" costs Python ~2 GB once decoded); a part's replies together stop at MAX_PART_BYTES.
-MAX_MESSAGE_BYTES = 16 * 2**20
+MAX_MESSAGE_BYTES = message_caps.MAX_FRAME_BYTES
 MAX_REPLY_BYTES = 16 * 2**20
 MAX_STRUCTURE = 100_000
 MAX_PART_BYTES = 64 * 2**20
@@ -71,7 +71,7 @@ class ForgedReply(StudentCodeError):
 
 class NoReply(StudentCodeError):
     """The kernel went idle without an answer: the grader's code in the kernel was changed, or
-    the answer was over the size the socket takes (`MAX_MESSAGE_BYTES`) and was dropped."""
+    the answer was over the size the grader decodes (`MAX_MESSAGE_BYTES`) and was dropped."""
 
 
 class PartTimeLimit(StudentCodeError):

@@ -13,15 +13,8 @@ import pytest
 from conftest import FILES
 from nbgrader.utils import determine_grade
 
-from grader.hidden import (
-    FAILED,
-    _grader_setup,
-    _run_test,
-    answer_names,
-    decide,
-    failure_output,
-    scores_zero,
-)
+from grader.failure_text import FAILED, failure_output
+from grader.hidden import _grader_setup, _run_test, answer_names, decide, scores_zero
 from grader.notebooks import HIDDEN_ONLY, grade_id, grader_test_source
 from grader.remote import StudentCodeError
 
@@ -234,3 +227,42 @@ def test_the_graders_verdict_alone_decides_the_score():
     failed = _test_cell([_stream("stdout", "Part 1 passed.")])
     decide(failed, "A hidden test failed.")
     assert determine_grade(failed)[0] == 0 and failed.outputs[0].ename == FAILED
+
+
+def test_the_graders_kernel_client_drops_a_message_over_the_cap_unread():
+    """The client `setup_kernel` starts (nbclient's synchronous path) decodes no frame over the
+    cap: a 20 MiB display arrives as a stand-in that says so, the kernel's next output too."""
+    import zmq
+    from jupyter_core.utils import run_sync
+
+    from grader import message_caps
+    from grader.hidden import ExecuteAndGrade
+
+    client = ExecuteAndGrade(kernel_name="python3")
+    client.nb = nbformat.v4.new_notebook()
+    client.km = client.create_kernel_manager()  # nbclient's own (asynchronous) manager
+    run_sync(client.km.start_kernel)()
+    try:
+        kc = client.start_new_kernel_client()
+        assert kc.iopub_channel.socket.getsockopt(zmq.MAXMSGSIZE) == message_caps.SOCKET_CAP_BYTES
+        code = (
+            "import time\nfrom IPython.display import publish_display_data\n"
+            "publish_display_data({'text/plain': 'x' * 20 * 2**20})\n"
+            "time.sleep(1)\nprint('after')\n"
+        )
+        msg_id = kc.execute(code)
+        seen = []
+        while True:
+            msg = run_sync(kc.get_iopub_msg)(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            seen.append((msg["msg_type"], str(msg["content"])[:100]))
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        assert ("stream", "{'name': 'stdout', 'text': 'after\\n'}") in seen, seen
+        displays = [text for kind, text in seen if kind == "display_data"]
+        assert len(displays) == 1 and message_caps.NOTE[:40] in displays[0], seen
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        run_sync(client.km.shutdown_kernel)(now=True)

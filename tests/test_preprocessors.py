@@ -16,7 +16,7 @@ import pytest
 from conftest import FILES
 
 from grader.course import find_secrets
-from grader.hidden import failure_output
+from grader.failure_text import failure_output
 from grader.notebooks import grade_id
 from grader.preprocessors import CapOutput, HideHiddenTests, SanitizeFeedback
 

@@ -149,6 +149,25 @@ def shift_images(images: Any, down: int, right: int) -> np.ndarray:
     return shifted
 
 
+def shift_each(images: Any, moves: Any) -> np.ndarray:
+    """Move each image by its own (down, right) pixels: `moves` has shape (batch, 2).
+
+    A test set moved this way is off-centre the way a careless crop leaves digits, which
+    test-time augmentation with shifts can undo.
+    """
+    images, moves = np.asarray(images), np.asarray(moves)
+    if moves.shape != (len(images), 2):
+        raise ValueError(f"expected moves of shape ({len(images)}, 2), got {moves.shape}")
+    if len(images) == 0:
+        return images.copy()
+    return np.concatenate(
+        [
+            shift_images(images[i : i + 1], int(down), int(right))
+            for i, (down, right) in enumerate(moves)
+        ]
+    )
+
+
 def _predict(
     model: keras.Model | Callable[[np.ndarray], Any], images: np.ndarray, batch_size: int = 500
 ) -> np.ndarray:

@@ -196,3 +196,15 @@ def test_member_refuses_misuse():
         ensemble.Member(lambda: "model").build()
     with pytest.raises(ValueError, match="at least one member"):
         ensemble.predict_members([], np.zeros((1, 6, 6, 1)))
+
+
+def test_shift_each_moves_every_image_by_its_own_move():
+    images = np.zeros((3, 5, 5, 1))
+    images[:, 2, 2, 0] = 1.0  # one bright pixel in the middle of each image
+    moves = np.array([[0, 0], [1, -2], [-2, 2]])
+    moved = ensemble.shift_each(images, moves)
+    for image, (down, right) in zip(moved, moves, strict=True):
+        assert image[2 + down, 2 + right, 0] == 1.0 and image.sum() == 1.0
+    np.testing.assert_array_equal(moved[1], ensemble.shift_images(images[1:2], 1, -2)[0])
+    with pytest.raises(ValueError, match="moves of shape"):
+        ensemble.shift_each(images, moves[:2])

@@ -161,7 +161,6 @@ def test_no_formatter_directive_in_a_chapter_notebook(path):
     assert not found, f"{_name(path)}: formatter directives (cell, text): {found[:5]}"
 
 
-@pytest.mark.xfail(reason="solutions are cleaned by the exercises work", strict=False)
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_no_formatter_directive_in_a_solution_notebook(path):
     nb = read(path)
@@ -406,3 +405,144 @@ def test_ch04_pooling_absorbs_some_one_pixel_shifts(staged_book):
     assert op == "<" and 0 < cells < pixels, by_label["pixels"]
     inside, op, _, across = by_label["maximum across"]
     assert op == ">" and inside > 50 and across < 10, by_label["maximum across"]
+
+
+# ---------------------------------------------------------------- chapters 07-09 (L3)
+
+
+def _rates(lines: list[str], name: str) -> list[list[float]]:
+    """The learning rates printed after `name` on each line that starts with it."""
+    return [
+        [float(v) for v in line[len(name) :].split()] for line in lines if line.startswith(name)
+    ]
+
+
+@pytest.mark.slow
+def test_ch07_a_resume_keeps_the_rate_only_when_the_optimizer_comes_back(staged_book):
+    lines = printed_lines(executed(staged_book, "07-callbacks"))
+    (unbroken,) = _rates(lines, "epochs 0-5, no break")
+    (first,) = _rates(lines, "epochs 0-2")
+    (whole,) = _rates(lines, "3-5, whole model")
+    after_weights, epoch_schedule = _rates(lines, "3-5, load_weights")
+    (planned,) = _rates(lines, "3-5, planned")
+    assert len(unbroken) == 6 and unbroken[0] > unbroken[3] > unbroken[5]
+    # The whole model brings its optimizer back: lr * 0.9 goes on as if never interrupted.
+    assert first == unbroken[:3] and whole == unbroken[3:]
+    # Weights into a fresh model: the rate restarts, and the schedule repeats its first epochs.
+    assert after_weights == unbroken[:3]
+    # A schedule of the epoch alone is right either way.
+    assert epoch_schedule == planned
+    # Why: the fresh model's optimizer came back empty, the whole model's with its 3 steps.
+    assert "whole model: the optimizer has taken 3 steps" in lines
+    assert "load_weights: the optimizer has taken 0 steps" in lines
+
+
+def test_ch07_the_lesson_no_longer_says_a_resume_breaks_lr_times_0_9():
+    text = markdown_text(read(CHAPTERS_DIR / "07-callbacks" / "callbacks.ipynb"))
+    assert "when training is\nresumed from a checkpoint" not in text
+    assert "misbehave when you resume" not in text
+
+
+def _ch08_lines(staged_book, start: str) -> list[tuple[float, str, str, float]]:
+    lines = printed_lines(executed(staged_book, "08-ensembles"))
+    return [c for line in lines if line.startswith(start) for c in comparisons_in(line)]
+
+
+@pytest.mark.slow
+def test_ch08_the_bagged_vote_beats_its_best_and_its_mean_member(staged_book):
+    by_label = {c[2]: c for c in _ch08_lines(staged_book, "bagged soft vote of")}
+    vote, op, _, best = by_label["best member"]
+    assert op == ">" and vote - best >= 0.003, by_label["best member"]
+    vote, op, _, mean = by_label["mean member"]
+    assert op == ">" and vote - mean >= 0.005, by_label["mean member"]
+    # Bagging is the lesson's source of diversity: its members disagree more, and each one,
+    # trained on half the digits, is weaker than a member trained on all of them.
+    ((bagged, op, _, seeds),) = _ch08_lines(staged_book, "bagged disagreement")
+    assert op == ">" and bagged > seeds, (bagged, seeds)
+    seeds_mean = {c[3] for c in _ch08_lines(staged_book, "soft vote of") if c[2] == "mean member"}
+    assert len(seeds_mean) == 1 and mean < seeds_mean.pop(), (mean, seeds_mean)
+
+
+@pytest.mark.slow
+def test_ch08_the_tta_verdict_is_what_its_numbers_say(staged_book):
+    lines = printed_lines(executed(staged_book, "08-ensembles"))
+    ((with_tta, _, _, alone),) = [
+        c for line in lines if line.startswith("mean member with TTA") for c in comparisons_in(line)
+    ]
+    (verdict_line,) = [line for line in lines if line.startswith("change ")]
+    change = float(verdict_line.split()[1].rstrip(":"))
+    assert abs(change - (with_tta - alone)) < 2e-4, (verdict_line, with_tta, alone)
+    expected = "helps" if change >= 0.002 else "hurts" if change <= -0.002 else "makes no"
+    assert f"TTA {expected}" in verdict_line, verdict_line
+
+
+@pytest.mark.slow
+def test_ch08_tta_wins_back_much_of_what_moved_digits_cost(staged_book):
+    ((with_tta, op, _, alone),) = _ch08_lines(staged_book, "moved digits, mean member with TTA")
+    assert op == ">" and with_tta - alone >= 0.02, (with_tta, alone)
+
+
+def test_ch09_points_to_no_published_book_and_links_its_1x1_convolution():
+    text = markdown_text(read(CHAPTERS_DIR / "09-detection" / "detection.ipynb"))
+    assert "published book" not in text
+    assert "(../03-stride/stride.ipynb#1x1-convolutions)" in text
+    # The link's target: myst_heading_anchors makes "### 1x1 convolutions" #1x1-convolutions.
+    headings = markdown_text(read(CHAPTERS_DIR / "03-stride" / "stride.ipynb")).splitlines()
+    assert "### 1x1 convolutions" in headings
+
+
+@pytest.mark.slow
+def test_ch05_batch_norm_trains_faster_and_momentum_099_lags_at_inference(staged_book):
+    nb = executed(staged_book, "05-mnist-cnn")
+    found = {c[2]: c for c in comparisons(nb)}
+    left, op, _, right = found["without BN"]  # the training loss after epoch 1
+    assert op == "<" and left < 0.8 * right, found["without BN"]
+    left, op, _, right = found["BN momentum 0.99"]  # the validation accuracy at the end
+    assert op == ">" and left - right >= 0.2, found["BN momentum 0.99"]
+    # The text says the momentum-0.99 model's weights are fine: its batch statistics show it.
+    (line,) = _lines_with(nb, "with their own batch statistics")
+    assert float(line.rsplit(" ", 1)[1]) - right >= 0.2, line
+
+
+@pytest.mark.slow
+def test_ch05_saliency_is_the_finite_difference_and_the_heads_count_right(staged_book):
+    nb = executed(staged_book, "05-mnist-cnn")
+    (tape,) = _lines_with(nb, "|d log p / d pixel|: GradientTape")
+    (difference,) = _lines_with(nb, "finite difference")
+    tape, difference = (float(s.rstrip(",").rsplit(" ", 1)[1]) for s in (tape, difference))
+    assert tape > 0 and abs(tape - difference) <= 0.05 * tape, (tape, difference)
+    ((left, op, _, right),) = [c for c in comparisons(nb) if c[2] == "Flatten + Dense head"]
+    assert (left, op, right) == (650, "<", 871434)
+
+
+def test_ch05_and_ch06_name_the_notes_only_where_the_history_teaches():
+    """The study notes the course grew from: named where their code or numbers teach."""
+    for chapter, most in (("05-mnist-cnn", 4), ("06-augmentation", 1)):
+        (path,) = [p for p in LESSONS if p.parent.name == chapter]
+        nb = read(path)
+        text = markdown_text(nb) + "\n".join(comments(nb))
+        count = len(re.findall(r"\bnotes\b", text, re.I))
+        assert count <= most, f"{chapter}: the notes named {count} times (at most {most})"
+
+
+@pytest.mark.slow
+def test_ch06_augmentation_wins_on_moved_digits_and_the_cache_is_faster(staged_book):
+    nb = executed(staged_book, "06-augmentation")
+    found = {c[2]: c for c in comparisons(nb)}
+    left, op, _, right = found["without"]  # accuracy on test digits moved at random
+    assert op == ">" and left - right >= 0.05, found["without"]
+    left, op, _, right = found["from the cache"]  # seconds for one pass over the data
+    assert op == ">" and left > 2 * right, found["from the cache"]
+
+
+@pytest.mark.slow
+def test_ch06_transfer_beats_training_from_scratch(staged_book):
+    from helpers import data
+
+    if not data.fashion_mnist_available():
+        pytest.skip("Fashion-MNIST is not installed: chapter 06 says it skips its transfer demo")
+    nb = executed(staged_book, "06-augmentation")
+    found = [c for c in comparisons(nb) if c[2] == "from scratch"]
+    assert len(found) == 2, comparisons(nb)  # the frozen base + head, then fine-tuned
+    for left, op, _, right in found:
+        assert op == ">" and left - right >= 0.02, found

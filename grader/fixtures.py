@@ -64,7 +64,7 @@ class Fixture:
         return max_score
 
 
-def load_fixtures(chapter: str, per_submission: int = 3) -> list[Fixture]:
+def load_fixtures(chapter: str, per_submission: int = 6) -> list[Fixture]:
     """The reference solution, the blank notebook and solutions/<chapter>/wrong_answers.yml.
 
     To keep grading time down, up to `per_submission` answers share one made-up submission when

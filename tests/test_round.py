@@ -151,7 +151,8 @@ def _answers(name: str) -> dict[str, str] | None:
             "hand_output = _Anything()\n"
         },
         "hooks": {"hand_output": HOOKS + "hand_output = np.zeros((2, 2))\n"},
-        "hooksref": {**ref, "hand_output": HOOKS + ref["hand_output"]},
+        # In kernel_bank's cell: hand_output's cell may use no library (sys.modules counts).
+        "hooksref": {**ref, "kernel_bank": HOOKS + ref["kernel_bank"]},
         "leak": {**ref, "hand_output": LEAK + ref["hand_output"]},
         "structure": wrong,
         "sleep": {**ref, "hand_output": "import time\n\ntime.sleep(10**6)\n"},

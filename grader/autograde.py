@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from grader import sandbox
 from grader.cluster import Connection, connection
@@ -28,6 +29,7 @@ from grader.grade_store import (
 )
 from grader.grade_task import GradeResult, Settings, grader_version
 from grader.nbgrader_run import SANDBOX_DIR, StudentResult, grade_student
+from grader.progress_line import Progress
 
 __all__ = ["LOG_NAME", "SANDBOX_DIR", "StudentResult", "autograde", "grade_student"]
 
@@ -50,6 +52,7 @@ def autograde(
     regrade: bool = False,
     on_result: Callable[[StudentResult], None] | None = None,
     part_timeout: int = Settings.part_timeout,
+    progress: TextIO | None = None,
 ) -> list[StudentResult]:
     """Autograde every submission of `chapter` (or `students`); one result per student, in order.
 
@@ -60,7 +63,9 @@ def autograde(
     `jobs` local threads.
     A task that could not finish (its workers died, a worker with another grader) is reported
     as an error and left out of the gradebook and the log, so the next run grades it.
-    `on_result` is called with each result as it is committed.
+    `on_result` is called with each result as it is committed. With a `progress` stream, a line
+    per finished submission with the time left goes there and into the course's logs/
+    (`grader.progress_line`).
     """
     course = make_course(course)
     use_wal(course)
@@ -88,6 +93,8 @@ def autograde(
             done[name] = logged_result(entry)
         else:
             todo.append(item)
+    at_once = None if scheduler else jobs
+    tracker = Progress(course, chapter, len(todo), at_once, progress) if progress else None
     if scheduler:
         finished = grade_on_cluster(
             connection(scheduler, course), released, todo, version, settings
@@ -108,6 +115,8 @@ def autograde(
             done[name] = commit(course, chapter, result, submission, log)
         if on_result:
             on_result(done[name])
+        if tracker:
+            tracker.finished(done[name])
     return [done[name] for name in names]
 
 

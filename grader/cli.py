@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 scheduler=_connection(args, course),
                 regrade=args.regrade,
                 part_timeout=args.part_timeout,
+                progress=sys.stderr,
             )
         except ClusterRefused as error:
             raise SystemExit(f"not graded: {error}") from None

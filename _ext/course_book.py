@@ -51,8 +51,11 @@ def how_to_run(app, docname: str) -> tuple[str, str]:
     """(HTML, Markdown) of the line that says what the download is and how to run it."""
     url = (_theme(app).get("repository_url") or "").rstrip("/")
     colab = _colab(app, docname)
-    what = ("the blank exercises notebook" if docname.endswith("/exercises")
-            else "this page as a notebook, with the outputs shown here")  # fmt: skip
+    what = (
+        "the blank exercises notebook"
+        if docname.endswith("/exercises")
+        else "this page as a notebook, with the outputs shown here"
+    )
     first = f"The download button (.ipynb) gives {what}. It runs in the course's environment: "
     if url:
         md = f"{first}clone {url} and follow its README (`python -m course lab`, or `make lab`)"

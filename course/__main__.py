@@ -79,8 +79,9 @@ def parser() -> argparse.ArgumentParser:
     building = commands.add_parser("book", help="set up, then build the book into _build/html")
     building.add_argument("--full", action="store_true", help="full-size training (FAST=0)")
     building.set_defaults(run=book)
-    labbing = commands.add_parser("lab", help="JupyterLab with the course's kernel (more "
-                                  "arguments go to Jupyter)")  # fmt: skip
+    labbing = commands.add_parser(
+        "lab", help="JupyterLab with the course's kernel (more arguments go to Jupyter)"
+    )
     labbing.add_argument("--instructor", action="store_true", help="keep nbgrader's tools")
     labbing.set_defaults(run=lab)
     checking = commands.add_parser("check", help="check a graded notebook before handing it in")

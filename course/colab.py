@@ -20,11 +20,31 @@ from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
 # What the lessons, the exercises and `helpers` import, as distributions.
-RUNTIME = ("tensorflow-cpu", "tensorflow", "keras", "tensorflow-hub", "numpy", "scipy",
-           "matplotlib", "pandas", "mlxtend", "scikit-image", "pillow", "mtcnn", "lz4",
-           "nbformat", "nbclient")  # fmt: skip
-TENSORFLOWS = {"tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos",
-               "tf-nightly", "tf-nightly-cpu"}  # fmt: skip
+RUNTIME = (
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "tensorflow-hub",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "pandas",
+    "mlxtend",
+    "scikit-image",
+    "pillow",
+    "mtcnn",
+    "lz4",
+    "nbformat",
+    "nbclient",
+)
+TENSORFLOWS = {
+    "tensorflow",
+    "tensorflow-cpu",
+    "tensorflow-intel",
+    "tensorflow-macos",
+    "tf-nightly",
+    "tf-nightly-cpu",
+}
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)\s*(?:;\s*(.*))?$")
 
 

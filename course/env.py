@@ -92,8 +92,14 @@ def unsupported(
             "3.12 or 3.13. Run this command with one of those, e.g. `python3.11 -m course "
             "setup`, `py -3.11 -m course setup` on Windows, or `make setup PYTHON=python3.12`."
         )
-    key = (system, "AMD64" if system == "win32" and machine.lower() in ("amd64", "x86_64")
-           else "aarch64" if system == "linux" and machine == "arm64" else machine)  # fmt: skip
+    key = (
+        system,
+        "AMD64"
+        if system == "win32" and machine.lower() in ("amd64", "x86_64")
+        else "aarch64"
+        if system == "linux" and machine == "arm64"
+        else machine,
+    )
     if key in SUPPORTED:
         return None
     if system == "darwin" and machine == "x86_64":
@@ -138,8 +144,17 @@ def install_commands(venv: Venv, uv: str | None = None) -> list[list]:
 
 
 def kernel_command(venv: Venv) -> list:
-    return [venv.python, "-m", "ipykernel", "install", "--sys-prefix",
-            "--name", KERNEL_NAME, "--display-name", KERNEL_DISPLAY]  # fmt: skip
+    return [
+        venv.python,
+        "-m",
+        "ipykernel",
+        "install",
+        "--sys-prefix",
+        "--name",
+        KERNEL_NAME,
+        "--display-name",
+        KERNEL_DISPLAY,
+    ]
 
 
 def setup(venv: Venv = VENV, force: bool = False) -> int:
@@ -161,8 +176,10 @@ def setup(venv: Venv = VENV, force: bool = False) -> int:
         # uv when it is on PATH (or in .venv), pip otherwise; COURSE_INSTALLER=pip forces pip.
         uv = shutil.which("uv", path=venv.environ()["PATH"])
         uv = None if os.environ.get("COURSE_INSTALLER") == "pip" else uv
-        print(f"Installing the pinned packages with {'uv' if uv else 'pip'} (1 GB the first time)",
-              flush=True)  # fmt: skip
+        print(
+            f"Installing the pinned packages with {'uv' if uv else 'pip'} (1 GB the first time)",
+            flush=True,
+        )
         for command in install_commands(venv, uv):
             status = run(command, env=venv.environ())
             if status:

@@ -80,10 +80,21 @@ def dry_run(platform: str, python: str, folder: Path, deps: bool) -> tuple[int, 
     seconds), and from the index when the cache lacks something.
     """
     command = [
-        uv(), "pip", "install", "--dry-run", "--only-binary", ":all:", "--python-platform",
-        platform, "--python-version", python, "--target", str(folder / f"{platform}-{python}"),
-        "-r", str(REQUIREMENTS),
-    ]  # fmt: skip
+        uv(),
+        "pip",
+        "install",
+        "--dry-run",
+        "--only-binary",
+        ":all:",
+        "--python-platform",
+        platform,
+        "--python-version",
+        python,
+        "--target",
+        str(folder / f"{platform}-{python}"),
+        "-r",
+        str(REQUIREMENTS),
+    ]
     command += ["--overrides", str(folder / "overrides.txt")] if deps else ["--no-deps"]
     for network in (["--offline"], []):
         result = subprocess.run(command + network, cwd=ROOT, capture_output=True, text=True)

@@ -38,21 +38,54 @@ from grader.judge_rules import Failure
 MAX_MODELS = 8  # loaded at once; the oldest is dropped (the grader reloads it when asked)
 RUN_FOLDER = os.path.join(os.environ.get("COURSE_JUDGE_SCRATCH", "/tmp"), "judge", "run")
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
-LOSSES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
-          "mean_squared_error", "mean_absolute_error"}  # fmt: skip
-METRICS = {"accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy",
-           "mae", "mse"}  # fmt: skip
-MONITORS = re.compile(r"(val_)?(loss|accuracy|sparse_categorical_accuracy|categorical_accuracy|"
-                      r"binary_accuracy|mae|mse)")  # fmt: skip
+LOSSES = {
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+    "mean_squared_error",
+    "mean_absolute_error",
+}
+METRICS = {
+    "accuracy",
+    "sparse_categorical_accuracy",
+    "categorical_accuracy",
+    "binary_accuracy",
+    "mae",
+    "mse",
+}
+MONITORS = re.compile(
+    r"(val_)?(loss|accuracy|sparse_categorical_accuracy|categorical_accuracy|"
+    r"binary_accuracy|mae|mse)"
+)
 CALLBACKS = {
-    "ModelCheckpoint": {"filepath", "monitor", "mode", "save_best_only", "save_weights_only",
-                        "initial_value_threshold"},
-    "EarlyStopping": {"monitor", "min_delta", "patience", "mode", "baseline",
-                      "restore_best_weights", "start_from_epoch"},
-    "ReduceLROnPlateau": {"monitor", "factor", "patience", "mode", "min_delta", "cooldown",
-                          "min_lr"},
+    "ModelCheckpoint": {
+        "filepath",
+        "monitor",
+        "mode",
+        "save_best_only",
+        "save_weights_only",
+        "initial_value_threshold",
+    },
+    "EarlyStopping": {
+        "monitor",
+        "min_delta",
+        "patience",
+        "mode",
+        "baseline",
+        "restore_best_weights",
+        "start_from_epoch",
+    },
+    "ReduceLROnPlateau": {
+        "monitor",
+        "factor",
+        "patience",
+        "mode",
+        "min_delta",
+        "cooldown",
+        "min_lr",
+    },
     "TerminateOnNaN": set(),
-}  # fmt: skip
+}
 FILE_NAME = re.compile(r"[A-Za-z0-9_-]{1,48}(\.keras|\.weights\.h5)")
 
 
@@ -106,8 +139,10 @@ class State:
             import resource
 
             usage = resource.getrusage(resource.RUSAGE_SELF)
-            return {"max_rss_bytes": usage.ru_maxrss * 1024,
-                    "cpu_seconds": usage.ru_utime + usage.ru_stime}  # fmt: skip
+            return {
+                "max_rss_bytes": usage.ru_maxrss * 1024,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            }
         if op == "load":
             return self.load(args)
         if op == "task":
@@ -183,8 +218,7 @@ def _compile(model: Any, spec: Any) -> None:
         if not getattr(model, "compiled", False):
             raise _bad("the model is not compiled and no compile settings were given")
         return
-    if not isinstance(spec, dict) or set(spec) - {"optimizer", "learning_rate", "loss",
-                                                  "metrics"}:  # fmt: skip
+    if not isinstance(spec, dict) or set(spec) - {"optimizer", "learning_rate", "loss", "metrics"}:
         raise _bad("compile settings")
     name = spec.get("optimizer", "adam")
     loss, metrics = spec.get("loss"), spec.get("metrics") or []
@@ -195,8 +229,17 @@ def _compile(model: Any, spec: Any) -> None:
     model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
 
 
-def _fit(state: State, model: Any, x: Any, y: Any, epochs: Any, batch_size: Any,
-         validation_split: Any, seed: Any, callbacks: list) -> Any:  # fmt: skip
+def _fit(
+    state: State,
+    model: Any,
+    x: Any,
+    y: Any,
+    epochs: Any,
+    batch_size: Any,
+    validation_split: Any,
+    seed: Any,
+    callbacks: list,
+) -> Any:
     import keras
 
     keras.utils.set_random_seed(_number(seed, 0, 2**31 - 1, "seed", integer=True))
@@ -205,11 +248,14 @@ def _fit(state: State, model: Any, x: Any, y: Any, epochs: Any, batch_size: Any,
         raise _bad("x and y differ in length")
     try:
         return model.fit(
-            x, y, verbose=0, callbacks=callbacks,
+            x,
+            y,
+            verbose=0,
+            callbacks=callbacks,
             epochs=_number(epochs, 1, 200, "epochs", integer=True),
             batch_size=_number(batch_size, 1, 4096, "batch_size", integer=True),
             validation_split=_number(validation_split, 0.0, 0.5, "validation_split"),
-        )  # fmt: skip
+        )
     except Exception as error:
         raise Failure("fit", f"{type(error).__name__}: {error}") from None
 
@@ -230,8 +276,20 @@ def _history(history: Any) -> dict:
     return {str(k): [float(v) for v in values] for k, values in history.history.items()}
 
 
-def fit(state: State, model: bytes, x, y, epochs=1, batch_size=32, validation_split=0.0,
-        seed=0, compile=None, predict=None, limits=None, fresh=False) -> dict:  # fmt: skip
+def fit(
+    state: State,
+    model: bytes,
+    x,
+    y,
+    epochs=1,
+    batch_size=32,
+    validation_split=0.0,
+    seed=0,
+    compile=None,
+    predict=None,
+    limits=None,
+    fresh=False,
+) -> dict:
     """Fit the model on (x, y) with the grader's settings; its history, facts and predictions.
     `fresh=True` (with `compile`): the architecture from new weights, not the file's."""
     fresh = bool(fresh)
@@ -248,9 +306,20 @@ def fit(state: State, model: bytes, x, y, epochs=1, batch_size=32, validation_sp
     }
 
 
-def fit_with_callbacks(state: State, model: bytes, x, y, callbacks, epochs=1, batch_size=32,
-                       validation_split=0.0, seed=0, compile=None, predict=None,
-                       limits=None) -> dict:  # fmt: skip
+def fit_with_callbacks(
+    state: State,
+    model: bytes,
+    x,
+    y,
+    callbacks,
+    epochs=1,
+    batch_size=32,
+    validation_split=0.0,
+    seed=0,
+    compile=None,
+    predict=None,
+    limits=None,
+) -> dict:
     """Rebuild the described built-in callbacks, fit with them, report what they did."""
     import keras
 
@@ -278,13 +347,20 @@ def fit_with_callbacks(state: State, model: bytes, x, y, callbacks, epochs=1, ba
         for name in ("stopped_epoch", "best", "wait", "best_epoch"):
             value = getattr(callback, name, None)
             if isinstance(value, int | float | np.generic) and not isinstance(value, bool):
-                facts[name] = float(value) if isinstance(value, float | np.floating) else int(
-                    value)  # fmt: skip
+                facts[name] = float(value) if isinstance(value, float | np.floating) else int(value)
         report.append(facts)
-    files = {name: os.path.getsize(os.path.join(RUN_FOLDER, name))
-             for name in sorted(os.listdir(RUN_FOLDER))}  # fmt: skip
-    result = {"history": _history(history), "epochs": len(history.epoch), "callbacks": report,
-              "files": files, "predictions": None, "file_predictions": {}}  # fmt: skip
+    files = {
+        name: os.path.getsize(os.path.join(RUN_FOLDER, name))
+        for name in sorted(os.listdir(RUN_FOLDER))
+    }
+    result = {
+        "history": _history(history),
+        "epochs": len(history.epoch),
+        "callbacks": report,
+        "files": files,
+        "predictions": None,
+        "file_predictions": {},
+    }
     if predict is not None:
         result["predictions"] = state.predict(loaded, predict)
         for name in files:
@@ -296,8 +372,9 @@ def fit_with_callbacks(state: State, model: bytes, x, y, callbacks, epochs=1, ba
     return result
 
 
-def image(state: State, data: bytes, mode: str | None = None, max_pixels: int = 2**22,
-          limits: Any = None) -> Any:  # fmt: skip
+def image(
+    state: State, data: bytes, mode: str | None = None, max_pixels: int = 2**22, limits: Any = None
+) -> Any:
     """The pixels of an image file as a uint8 array (height, width[, channels])."""
     from PIL import Image
 

@@ -196,5 +196,6 @@ def analyse(
             pair.spans_a, pair.spans_b = spans(one, slices_a), spans(other, slices_b)
             reported.append(pair)
     reported.sort(key=lambda p: (-p.evidence, p.a, p.b, p.part))
-    return Analysis(chapter, threshold, min_evidence, parts, answered, reported, skipped,
-                    len(answers))  # fmt: skip
+    return Analysis(
+        chapter, threshold, min_evidence, parts, answered, reported, skipped, len(answers)
+    )

@@ -20,9 +20,14 @@ from dataclasses import dataclass
 NOISE = 25  # k: characters of normalized code in a fingerprinted k-gram
 WINDOW = 4  # winnowing window: every match of NOISE + WINDOW - 1 characters is found
 DROPPED = {
-    tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-    tokenize.ENDMARKER, tokenize.ENCODING,
-}  # fmt: skip
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENDMARKER,
+    tokenize.ENCODING,
+}
 
 
 def _bound_names(code: str) -> set[str] | None:

@@ -1,5 +1,8 @@
 """A made-up class of chapter 04 (pooling) for `course-grade similarity`, where who copied is known.
 
+(Over 300 lines for a reason: each answer style and its disguises are written out, so that a
+reader can see what the detector is measured on.)
+
 `make_class(seed)` writes the answers of 40 students to the chapter's five answer cells:
 
 - independent students: each part in one of several styles (loops over slices, list
@@ -255,22 +258,30 @@ def _valid_loops(w, bug):
     dims, height, width = h.dims(img)
     plus = "" if bug else " + 1"
     if p("size", ["ceil", "floor"]) == "ceil":
-        sizes = [f"{oh} = {h.ceil(f'{height} - window{plus}', 'stride')}",
-                 f"{ow} = {h.ceil(f'{width} - window{plus}', 'stride')}"]  # fmt: skip
+        sizes = [
+            f"{oh} = {h.ceil(f'{height} - window{plus}', 'stride')}",
+            f"{ow} = {h.ceil(f'{width} - window{plus}', 'stride')}",
+        ]
     else:
-        sizes = [f"{oh} = ({height} - window) // stride{plus}",
-                 f"{ow} = ({width} - window) // stride{plus}"]  # fmt: skip
+        sizes = [
+            f"{oh} = ({height} - window) // stride{plus}",
+            f"{ow} = ({width} - window) // stride{plus}",
+        ]
     if p("swap_sizes", [False, True]):
         sizes.reverse()
     cut_how = p("cut", ["inline", "starts", "slices"])
     if cut_how == "inline":
-        cut = [f"{n('patch')} = {img}[{i} * stride:{i} * stride + window, "
-               f"{j} * stride:{j} * stride + window]"]  # fmt: skip
+        cut = [
+            f"{n('patch')} = {img}[{i} * stride:{i} * stride + window, "
+            f"{j} * stride:{j} * stride + window]"
+        ]
     else:
         cut = [f"top = {i} * stride", f"left = {j} * stride"]
         if cut_how == "slices":
-            cut = [f"rows = slice({i} * stride, {i} * stride + window)",
-                   f"cols = slice({j} * stride, {j} * stride + window)"]  # fmt: skip
+            cut = [
+                f"rows = slice({i} * stride, {i} * stride + window)",
+                f"cols = slice({j} * stride, {j} * stride + window)",
+            ]
         if p("swap_starts", [False, True]):
             cut.reverse()
         window = "rows, cols" if cut_how == "slices" else "top:top + window, left:left + window"
@@ -282,8 +293,11 @@ def _valid_loops(w, bug):
     if helper:
         lines += [f"def {helper}({args}):"] + _indent("    ", cut) + [f"    return {value}", ""]
     loop, inner = w.h.loops(i, j, oh, ow)
-    body = [f"{h.at(out, i, j)} = {helper}({args})"] if helper else [
-        *cut, f"{h.at(out, i, j)} = {value}"]  # fmt: skip
+    body = (
+        [f"{h.at(out, i, j)} = {helper}({args})"]
+        if helper
+        else [*cut, f"{h.at(out, i, j)} = {value}"]
+    )
     lines += w.header() + _indent("    ", h.guard(None)) + w.comment()
     lines += _indent("    ", [_as_float(p, n), *dims]) + w.comment()
     lines += _indent("    ", [*sizes, f"{out} = {h.alloc(f'({oh}, {ow})')}"]) + w.comment()
@@ -433,8 +447,10 @@ def _same_pad_loops(w, bug, fill: str, reduce: str) -> list[str]:
         lines += [f"    {n('ones')} = np.pad(np.ones_like({img}), {n('pads')})"]
     lines += [f"    {out} = {h.alloc(f'({shape}[0], {shape}[1])')}"] + w.comment()
     if p("cut", ["slices", "starts"]) == "slices":
-        cut = [f"rows = slice({i} * stride, {i} * stride + window)",
-               f"cols = slice({j} * stride, {j} * stride + window)"]  # fmt: skip
+        cut = [
+            f"rows = slice({i} * stride, {i} * stride + window)",
+            f"cols = slice({j} * stride, {j} * stride + window)",
+        ]
         where = "rows, cols"
     else:
         cut = [f"row0 = {i} * stride", f"col0 = {j} * stride"]
@@ -479,8 +495,10 @@ def _same_clip(w, bug, reduce: str) -> list[str]:
             given = {"start": start, "size": size, "window": "window"}
             return f"{helper}({', '.join(given[name] for name in order)})"
 
-        body = [f"r0, r1 = {call(f'{i} * stride - top', height)}",
-                f"c0, c1 = {call(f'{j} * stride - left', width)}"]  # fmt: skip
+        body = [
+            f"r0, r1 = {call(f'{i} * stride - top', height)}",
+            f"c0, c1 = {call(f'{j} * stride - left', width)}",
+        ]
         if p("swap_bounds", [False, True]):
             body.reverse()
         inside = [*body, f"{h.at(out, i, j)} = {value}"]
@@ -601,8 +619,11 @@ def _conv_relu_pool(w, bug):
 
 STYLES = {
     "max_pool_valid": {
-        "loops": _valid_loops, "comprehension": _valid_comprehension, "while": _valid_while,
-        "views": _valid_views, "tf": _valid_tf,
+        "loops": _valid_loops,
+        "comprehension": _valid_comprehension,
+        "while": _valid_while,
+        "views": _valid_views,
+        "tf": _valid_tf,
     },
     "max_pool_same": {
         "pad_loops": lambda w, bug: _same_pad_loops(w, bug, "-np.inf", "max"),
@@ -619,7 +640,7 @@ STYLES = {
     },
     "min_pool": {"tf": _min_pool},
     "conv_relu_pool": {"tf": _conv_relu_pool},
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -672,8 +693,11 @@ class Author:
                 preset[key] = not preset[key]
         picks = Picks(rng, preset)
         names = Names(random.Random(f"{self.seed}-names"), self.names)
-        look = Look(random.Random(f"{self.look_seed}-{cell}-look"), tight=self.tight,
-                    keep_docstring=self.keep_docstring)  # fmt: skip
+        look = Look(
+            random.Random(f"{self.look_seed}-{cell}-look"),
+            tight=self.tight,
+            keep_docstring=self.keep_docstring,
+        )
         habits = Picks(random.Random(f"{self.seed}-habits"), self.habits)
         writer = Writer(picks, names, Habits(habits), look, cell)
         code = _finish(STYLES[cell][self.styles[cell]](writer, cell in self.bugs), look)
@@ -706,9 +730,14 @@ def _author(rng: random.Random, seed: int) -> Author:
     bugs = frozenset(cell for cell in CELLS if rng.random() < 0.12)
     blank = frozenset(cell for cell in CELLS if rng.random() < 0.06)
     return Author(
-        seed, styles, bugs=bugs, blank=blank, look_seed=seed,
-        tight=rng.random() < 0.25, keep_docstring=rng.random() < 0.8,
-    )  # fmt: skip
+        seed,
+        styles,
+        bugs=bugs,
+        blank=blank,
+        look_seed=seed,
+        tight=rng.random() < 0.25,
+        keep_docstring=rng.random() < 0.8,
+    )
 
 
 def make_class(seed: int = 0) -> Class:
@@ -721,13 +750,20 @@ def make_class(seed: int = 0) -> Class:
     # three lines), and for the two-part copy in that kind of code on both parts.
     two = ("max_pool_same", "avg_pool_same")
     originals = [
-        s for s, a in authors.items()
+        s
+        for s, a in authors.items()
         if not a.bugs and not a.blank and any(a.styles[cell] != "tf" for cell in CELLS)
-    ]  # fmt: skip
+    ]
     src = rng.sample(originals, 4)
-    src.append(rng.choice([
-        s for s in originals if s not in src and all(authors[s].styles[c] != "tf" for c in two)
-    ]))  # fmt: skip
+    src.append(
+        rng.choice(
+            [
+                s
+                for s in originals
+                if s not in src and all(authors[s].styles[c] != "tf" for c in two)
+            ]
+        )
+    )
     groups = []
     wrong = {s: set(a.bugs) for s, a in authors.items() if a.bugs}
 
@@ -735,10 +771,15 @@ def make_class(seed: int = 0) -> Class:
         original = authors[of]
         mine = _author(rng, seed * 1000 + 100 + len(groups))
         twin = Author(
-            original.seed, dict(original.styles), original.picks, dict(original.names),
-            dict(original.habits), look_seed=original.look_seed, tight=original.tight,
+            original.seed,
+            dict(original.styles),
+            original.picks,
+            dict(original.names),
+            dict(original.habits),
+            look_seed=original.look_seed,
+            tight=original.tight,
             keep_docstring=original.keep_docstring,
-        )  # fmt: skip
+        )
         if disguise.get("rename"):
             twin.names = {}
             twin.seed = mine.seed  # other names; the same choices (kept in picks)
@@ -747,8 +788,9 @@ def make_class(seed: int = 0) -> Class:
             twin.keep_docstring = not original.keep_docstring
         own = {cell: mine.write(cell) for cell in CELLS}
         for cell in cells:
-            own[cell] = twin.write(cell, helper=disguise.get("helper"),
-                                   reorder=disguise.get("reorder", False))  # fmt: skip
+            own[cell] = twin.write(
+                cell, helper=disguise.get("helper"), reorder=disguise.get("reorder", False)
+            )
         answers[copier] = own
         authors[copier] = twin
         if mine.bugs - set(cells):
@@ -756,12 +798,27 @@ def make_class(seed: int = 0) -> Class:
         return copier
 
     groups.append(({src[0], copy("c1", src[0], CELLS, "renamed", rename=True)}, CELLS, "renamed"))
-    groups.append(({src[1], copy("c2", src[1], CELLS, "reordered", reorder=True)}, CELLS,
-                   "reordered independent lines"))  # fmt: skip
-    groups.append(({src[2], copy("c3", src[2], CELLS, "look", look=True)}, CELLS,
-                   "other comments, spacing, docstring"))  # fmt: skip
-    groups.append(({src[3], copy("c4", src[3], CELLS, "helper", helper=True)}, CELLS,
-                   "split into helper functions"))  # fmt: skip
+    groups.append(
+        (
+            {src[1], copy("c2", src[1], CELLS, "reordered", reorder=True)},
+            CELLS,
+            "reordered independent lines",
+        )
+    )
+    groups.append(
+        (
+            {src[2], copy("c3", src[2], CELLS, "look", look=True)},
+            CELLS,
+            "other comments, spacing, docstring",
+        )
+    )
+    groups.append(
+        (
+            {src[3], copy("c4", src[3], CELLS, "helper", helper=True)},
+            CELLS,
+            "split into helper functions",
+        )
+    )
     copy("c5", "c1", CELLS, "copy of a copy", look=True)
     groups[0] = ({src[0], "c1", "c5"}, CELLS, "renamed; then copied again with other comments")
     copy("c6", src[4], two, "all", rename=True, reorder=True, look=True, helper=True)

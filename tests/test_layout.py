@@ -117,6 +117,33 @@ def test_modules_are_small_or_say_why_not():
     assert not long, long
 
 
+# A formatter directive is allowed only with its reason beside it: "# fmt: skip (why)".
+DIRECTIVE = re.compile(r"#\s*(fmt:\s*(skip|off)|isort:\s*skip|yapf:\s*disable)(?!\s*[(:-]\s*\w)")
+PYTHON_TREES = ("helpers", "grader", "coursebuild", "course", "tests", "_ext")
+
+
+def directives_without_reason(text: str) -> list[int]:
+    return [n for n, line in enumerate(text.splitlines(), 1) if DIRECTIVE.search(line)]
+
+
+def test_the_directive_rule_finds_a_bare_skip_and_accepts_a_reason():
+    bare = "x = [1,\n     2]  # fmt: skip\n# fmt: off\n"
+    assert directives_without_reason(bare) == [2, 3]
+    assert directives_without_reason("y = (1,)  # fmt: skip (a matrix reads as rows)\n") == []
+
+
+def test_no_formatter_directive_without_its_reason():
+    """ruff format decides the layout of the Python code; a line it may not touch says why."""
+    found = [
+        f"{path.relative_to(REPO_ROOT)}:{line}"
+        for tree in PYTHON_TREES
+        for path in sorted((REPO_ROOT / tree).rglob("*.py"))
+        if path.name not in ("test_lesson_claims.py", "test_layout.py")  # quote directives
+        for line in directives_without_reason(path.read_text())
+    ]
+    assert not found, found
+
+
 def notebook_code(path: Path) -> str:
     """The code cells of a notebook, without IPython's % and ! lines."""
     cells = json.loads(path.read_text())["cells"]

@@ -42,12 +42,18 @@ def marker_environment(system: str, machine: str, python: str) -> dict[str, str]
     """What packaging's markers see on that platform and Python (PEP 508)."""
     names = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
     return {
-        "sys_platform": system, "platform_machine": machine, "platform_system": names[system],
-        "os_name": "nt" if system == "win32" else "posix", "python_full_version": python,
-        "python_version": ".".join(python.split(".")[:2]), "implementation_name": "cpython",
-        "platform_python_implementation": "CPython", "implementation_version": python,
-        "platform_release": "", "platform_version": "",
-    }  # fmt: skip
+        "sys_platform": system,
+        "platform_machine": machine,
+        "platform_system": names[system],
+        "os_name": "nt" if system == "win32" else "posix",
+        "python_full_version": python,
+        "python_version": ".".join(python.split(".")[:2]),
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "implementation_version": python,
+        "platform_release": "",
+        "platform_version": "",
+    }
 
 
 @functools.cache
@@ -147,9 +153,16 @@ def test_this_environment_is_the_lock():
 
 @pytest.mark.parametrize(
     ("version", "allowed"),
-    [((3, 11, 1), False), ((3, 11, 2), True), ((3, 12, 0), True), ((3, 13, 9), True),
-     ((3, 14, 0), False), ((3, 10, 12), False), ((3, 9, 6), False)],
-)  # fmt: skip
+    [
+        ((3, 11, 1), False),
+        ((3, 11, 2), True),
+        ((3, 12, 0), True),
+        ((3, 13, 9), True),
+        ((3, 14, 0), False),
+        ((3, 10, 12), False),
+        ((3, 9, 6), False),
+    ],
+)
 def test_only_python_3_11_2_to_3_13_may_create_the_environment(version, allowed):
     problem = env.unsupported(version, "linux", "x86_64")
     assert (problem is None) == allowed, problem
@@ -204,9 +217,12 @@ def test_the_entry_point_runs_on_a_bare_python_before_the_environment_exists(tmp
         if not Path(python).exists():
             continue
         result = subprocess.run(
-            [python, "-S", "-m", "course", "--help"], cwd=REPO_ROOT, capture_output=True,
-            text=True, env={"PATH": os.environ["PATH"]},
-        )  # fmt: skip
+            [python, "-S", "-m", "course", "--help"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ["PATH"]},
+        )
         assert result.returncode == 0, result.stderr
         for command in ("setup", "book", "lab", "check", "test"):
             assert command in result.stdout
@@ -217,8 +233,10 @@ def test_tensorflow_hub_imports_without_a_warning():
     stderr (in a lesson's output) from 80.9; the lock pins setuptools 80.8.0."""
     result = subprocess.run(
         [sys.executable, "-W", "error::UserWarning", "-c", "import tensorflow_hub"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert pins()["setuptools"] == "80.8.0"

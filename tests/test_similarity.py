@@ -109,8 +109,11 @@ def test_csv_report_and_nothing_else_written(course, analysis, capsys):
     assert {k: v for k, v in _files(course).items() if not k.startswith("similarity/")} == before
     with open(folder / "pairs.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == CSV_COLUMNS == ["student_a", "student_b", "part", "score",
-                                            "pair_evidence_bits"]  # fmt: skip
+    assert (
+        list(rows[0])
+        == CSV_COLUMNS
+        == ["student_a", "student_b", "part", "score", "pair_evidence_bits"]
+    )
     assert [(r["student_a"], r["student_b"], r["part"], float(r["score"])) for r in rows] == [
         (p.a, p.b, p.part, p.score) for p in analysis.pairs
     ]
@@ -132,8 +135,9 @@ def test_student_code_is_escaped_in_the_report(made, tmp_path):
     both = type(made)({"s01": answers, "s02": answers}, [], {})
     write_class(tmp_path, both)
     out = tmp_path / "out"
-    main(["--course", str(tmp_path), "similarity", CHAPTER, "--out", str(out),
-          "--min-evidence", "0"])  # fmt: skip
+    main(
+        ["--course", str(tmp_path), "similarity", CHAPTER, "--out", str(out), "--min-evidence", "0"]
+    )
     page = (out / "report.html").read_text()
     assert "s01 and s02" in page and "<script" not in page
     assert "&lt;/pre&gt;&lt;script&gt;" in page

@@ -26,9 +26,14 @@ ANSWERS = {
 
 def _nbgrader(cell, grade_id, locked=False, solution=False, grade=False, task=False, points=None):
     meta = {
-        "cell_type": cell.cell_type, "grade": grade, "grade_id": grade_id, "locked": locked,
-        "schema_version": 3, "solution": solution, "task": task,
-    }  # fmt: skip
+        "cell_type": cell.cell_type,
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": task,
+    }
     if points is not None:
         meta["points"] = points
     cell.metadata["nbgrader"] = meta
@@ -74,13 +79,20 @@ def source() -> nbformat.NotebookNode:
             "# CANARY hidden double\n"
             "assert double(21) == 42\n"
             "### END HIDDEN TESTS",
-            "test_double", locked=True, grade=True, points=2,
+            "test_double",
+            locked=True,
+            grade=True,
+            points=2,
         ),
         _markdown("Why does `double` work?", "task_why", locked=True),
-        _markdown(ANSWERS["why"], "why",
-                  solution=True, grade=True, points=1),
-        _markdown("Plot `double` on [0, 1] (checked by hand).", "task_plot", locked=True,
-                  task=True, points=1),
+        _markdown(ANSWERS["why"], "why", solution=True, grade=True, points=1),
+        _markdown(
+            "Plot `double` on [0, 1] (checked by hand).",
+            "task_plot",
+            locked=True,
+            task=True,
+            points=1,
+        ),
         _code(_solution(ANSWERS["total"]), "total", solution=True),
         _code(
             '"""total() adds."""\n'
@@ -90,10 +102,13 @@ def source() -> nbformat.NotebookNode:
             "# CANARY hidden total\n"
             "assert total(np.arange(4)) == 6\n"
             "### END HIDDEN TESTS",
-            "test_total", locked=True, grade=True, points=1,
+            "test_total",
+            locked=True,
+            grade=True,
+            points=1,
         ),
         scratch,
-    ]  # fmt: skip
+    ]
     return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": KERNEL})
 
 

@@ -169,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--out", type=Path, help="folder for the files (default: <course>/similarity/CHAPTER)"
     )
+    p = sub.add_parser(
+        "report", help="one HTML page per chapter for the instructor: scores, late, flags, time"
+    )
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
+    p.add_argument("--out", type=Path, help="folder for the pages (default: <course>/reports)")
     p = sub.add_parser("selftest", help="grade a chapter's made-up submissions, compare scores")
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--jobs", type=int, default=2)
@@ -265,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         return _selftest(_chapters(args.chapters), args.jobs)
     elif args.command == "similarity":
         _similarity(course, _chapters(args.chapters), args)
+    elif args.command == "report":
+        from grader.class_report import write_report
+
+        for chapter in _chapters(args.chapters):
+            print(f"wrote {write_report(course, chapter, args.out)}")
     return 0
 
 

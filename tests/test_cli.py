@@ -41,6 +41,7 @@ OPTIONS = {
     ],
     "publish": ["dir", "--url"],
     "selftest": ["chapters", "--jobs"],
+    "report": ["chapters", "--out"],
 }
 
 

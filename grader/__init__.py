@@ -1,0 +1,17 @@
+"""`course-grade`: the instructor's grading round on real nbgrader (`grader/cli.py`).
+
+The round, in the order an instructor runs it (docs/architecture.md has a row per module):
+
+1. release: `release.py`, `course.py` (the course folder, the gradebook URL)
+2. collect: `collect.py`, `lms.py`, `names.py` (an LMS export or a tree into `submitted/`)
+3. autograde: `autograde.py` plans, `grade_pool.py` runs tasks (threads or Dask, `cluster.py`),
+   `grade_task.py` grades one submission as a pure function: `rebuild.py` and `scan.py`
+   prepare it, `nbgrader_run.py` runs nbgrader (forked by `warm_start.py`) with the kernel in
+   `sandbox.py`, `hidden.py` runs the tests in the grader against it (`remote.py`,
+   `message_caps.py`, `failure_text.py`, `code_rules.py`) and `judge*.py` interprets models;
+   `grade_store.py` commits each result
+4. feedback: `feedback.py`, `preprocessors.py`
+5. export: `export.py` (scores.csv, summary.csv), `lms.py` (Canvas, Moodle)
+
+Beside the round: `fixtures.py` (`selftest`), `benchmark.py`, `similarity.py`, `publish.py`.
+"""

@@ -2,10 +2,10 @@
 
 Each module is a command, a console script that `make setup` installs into .venv:
 
-- `course-build-detector` (`detector`): train and export chapter 09's digit detector;
+- `course-build-detector` (`build_detector`): train and export chapter 09's digit detector;
   `make detector` rebuilds the committed one.
-- `course-train` (`reference_models`): train chapter 05's reference CNN; `make reference-models`.
-- `course-benchmark-models` (`model_benchmark`): its accuracy and training time;
+- `course-train` (`train`): train chapter 05's reference CNN; `make reference-models`.
+- `course-benchmark-models` (`benchmark_models`): its accuracy and training time;
   `make benchmark-models`.
 - `course-students` (`students`): the student notebooks from `solutions/`; `make students`.
 - `course-mutants` (`mutants`, operators in `mutations`): the share of mutated solutions the

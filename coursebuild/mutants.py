@@ -161,9 +161,9 @@ def grade_mutants(
     from grader import sandbox
     from grader.autograde import autograde
     from grader.course import make_course
-    from grader.fixtures import scores, submit
     from grader.notebooks import fill_answers, solution_answers
     from grader.release import release
+    from grader.selftest import scores, submit
 
     reference = solution_answers(nbformat.read(SOLUTIONS_DIR / chapter / NOTEBOOK, as_version=4))
     isolate = sandbox.full_isolation()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from grader.course import make_course
 from grader.paths import CHAPTERS_DIR, NOTEBOOK, graded_chapters
-from grader.students import generate_student_notebook, student_notebook_text
+from grader.student_notebooks import generate_student_notebook, student_notebook_text
 
 
 def write_student_notebooks(

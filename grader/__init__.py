@@ -13,5 +13,7 @@ The round, in the order an instructor runs it (docs/architecture.md has a row pe
 4. feedback: `feedback.py`, `preprocessors.py`
 5. export: `export.py` (scores.csv, summary.csv), `lms.py` (Canvas, Moodle)
 
-Beside the round: `fixtures.py` (`selftest`), `benchmark.py`, `similarity.py`, `publish.py`.
+Beside the round: `selftest.py` (`selftest`), `benchmark.py`, `similarity.py` (its HTML and CSV
+in `similarity_report.py`), `class_report.py` (`report`), `progress_line.py` (autograde's
+progress), `publish.py`.
 """

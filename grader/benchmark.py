@@ -15,10 +15,10 @@ from pathlib import Path
 import nbformat
 
 from grader.autograde import autograde
-from grader.fixtures import load_fixtures, submit
 from grader.notebooks import fill_answers
 from grader.paths import NOTEBOOK
 from grader.release import release
+from grader.selftest import load_fixtures, submit
 
 
 def make_class(course: Path, chapter: str, size: int) -> list[str]:

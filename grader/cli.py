@@ -339,7 +339,7 @@ def _similarity(course: Path, chapters: list[str], args: argparse.Namespace) -> 
 def _selftest(chapters: list[str], jobs: int) -> int:
     import tempfile
 
-    from grader.fixtures import format_verdicts, selftest
+    from grader.selftest import format_verdicts, selftest
 
     bad = 0
     for chapter in chapters:

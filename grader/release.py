@@ -9,7 +9,7 @@ import nbformat
 
 from grader.course import find_secrets, make_course, use_wal
 from grader.paths import NOTEBOOK
-from grader.students import generate_student_notebook
+from grader.student_notebooks import generate_student_notebook
 
 
 def release(course: Path, chapters: list[str], zip_path: Path | None = None) -> Path:

@@ -2,7 +2,7 @@
 
 `train.run("mnist", out="mnist.keras")` loads the data, trains, tests on the held-out split and
 saves; from a terminal the build tool `course-train mnist --out mnist.keras` does the same
-(coursebuild/reference_models.py). `train.train_reference(x, y, dataset="mnist", epochs=25,
+(coursebuild/train.py). `train.train_reference(x, y, dataset="mnist", epochs=25,
 seed=0)` returns one trained model and `train.train_ensemble(x, y, members=5, ...)` one
 averaging model. Each takes float32 images (N, 28, 28, 1) scaled to [0, 1] and returns (N, 10)
 class probabilities; load a saved one with `keras.models.load_model(path)`. `verbose` is 0

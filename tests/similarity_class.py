@@ -32,9 +32,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader.fixtures import submit
 from grader.notebooks import fill_answers, grade_id, is_answer_cell
 from grader.paths import CHAPTERS_DIR, NOTEBOOK
+from grader.selftest import submit
 
 CHAPTER = "04-pooling"
 CELLS = ("max_pool_valid", "max_pool_same", "avg_pool_same", "min_pool", "conv_relu_pool")

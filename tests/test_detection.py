@@ -193,7 +193,7 @@ def test_a_missing_digit_detector_raises_an_error_that_names_the_build_command(
 def test_the_build_command_named_in_the_error_exists():
     script, *options = detection.BUILD_COMMAND.split()
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"][script] == "coursebuild.detector:main"
+    assert pyproject["project"]["scripts"][script] == "coursebuild.build_detector:main"
     assert options[:2] == ["--out", str(detection.DIGIT_DETECTOR_DIR.relative_to(REPO_ROOT))]
 
 

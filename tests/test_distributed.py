@@ -38,9 +38,9 @@ import pytest
 from grader.benchmark import make_class
 from grader.cluster import CERTS_DIR, Connection, cert_files, make_certs
 from grader.export import part_max
-from grader.fixtures import load_fixtures, scores
 from grader.paths import NOTEBOOK
 from grader.release import release
+from grader.selftest import load_fixtures, scores
 
 pytestmark = pytest.mark.slow
 

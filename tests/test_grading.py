@@ -15,11 +15,11 @@ import pytest
 from conftest import CHAPTERS_DIR, WORKERS, graded_chapters
 
 from grader.course import make_course
-from grader.fixtures import OUTPUT_PART, Verdict, format_verdicts, load_fixtures
-from grader.fixtures import selftest as selftest_chapter
 from grader.notebooks import grade_id, is_answer_cell
 from grader.paths import NOTEBOOK, SOLUTIONS_DIR
-from grader.students import generate_student_notebook, student_notebook_text
+from grader.selftest import OUTPUT_PART, Verdict, format_verdicts, load_fixtures
+from grader.selftest import selftest as selftest_chapter
+from grader.student_notebooks import generate_student_notebook, student_notebook_text
 
 CHAPTERS = graded_chapters()
 

@@ -20,10 +20,10 @@ import pytest
 from grader.autograde import autograde
 from grader.cli import main
 from grader.course import find_secrets
-from grader.fixtures import scores, submit
 from grader.notebooks import fill_answers, solution_answers
 from grader.paths import NOTEBOOK, SOLUTIONS_DIR
 from grader.release import release
+from grader.selftest import scores, submit
 
 pytestmark = pytest.mark.slow
 

@@ -26,9 +26,9 @@ from pg import server_or_skip
 from grader import course as course_folder
 from grader.cli import main
 from grader.course import DB_URL_FILE, checked_db_url, db_url, gradebook, set_db_url, shown_url
-from grader.fixtures import load_fixtures
 from grader.notebooks import fill_answers
 from grader.paths import NOTEBOOK
+from grader.selftest import load_fixtures
 
 SCRIPT = Path(sys.executable).parent / "course-grade"
 CHAPTER = "01-kernels"

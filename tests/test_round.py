@@ -37,10 +37,10 @@ from grader.collect import parse_time
 from grader.course import find_secrets, gradebook
 from grader.export import export as export_scores
 from grader.feedback import feedback as write_feedback
-from grader.fixtures import submit
 from grader.notebooks import fill_answers, grade_id, solution_answers
 from grader.paths import CHAPTERS_DIR, NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR, wrong_answers_file
 from grader.release import release as release_chapters
+from grader.selftest import submit
 
 CHAPTER = "01-kernels"
 PARTS = {

@@ -1,4 +1,4 @@
-"""Tests of helpers/train.py and its command line `course-train` (coursebuild/reference_models.py):
+"""Tests of helpers/train.py and its command line `course-train` (coursebuild/train.py):
 in fast mode they save a model with the contract.
 
 Quality (accuracy and time in full mode) is measured by `course-benchmark-models`, not here.
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from coursebuild import reference_models
+from coursebuild import train as train_command
 from helpers import data, train
 
 
@@ -30,7 +30,7 @@ def test_command_in_fast_mode_prints_a_report_and_saves_a_model(tmp_path, capsys
     out = tmp_path / "mnist.keras"
     # One epoch instead of fast mode's 4 keeps the test short; the book shows the accuracy.
     argv = ["mnist", "--fast", "--epochs", "1", "--out", str(out), "--verbose", "0"]
-    assert reference_models.main(argv) == 0
+    assert train_command.main(argv) == 0
     printed = capsys.readouterr().out
     for words in (
         "Source:",
@@ -48,7 +48,7 @@ def test_command_in_fast_mode_prints_a_report_and_saves_a_model(tmp_path, capsys
 def test_command_with_two_members_saves_one_averaging_model(tmp_path, capsys):
     out = tmp_path / "ensemble.keras"
     argv = ["mnist", "--fast", "--epochs", "1", "--members", "2", "--out", str(out)]
-    assert reference_models.main([*argv, "--verbose", "0"]) == 0
+    assert train_command.main([*argv, "--verbose", "0"]) == 0
     assert "ensemble of 2 models" in capsys.readouterr().out
     _check_contract(out)
     assert sum(isinstance(layer, keras.Model) for layer in keras.models.load_model(out).layers) == 2
@@ -76,7 +76,7 @@ def test_command_trains_on_fashion_mnist(tmp_path):
 )
 def test_command_rejects_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
-        reference_models.main(argv)
+        train_command.main(argv)
     assert message in capsys.readouterr().err
 
 

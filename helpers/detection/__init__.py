@@ -3,7 +3,7 @@
 Import it whole, `from helpers import detection`; the functions live in its modules by topic:
 `boxes` (pixels, IoU, best detections, NMS, drawing), `evaluation` (AP, mAP), `scenes` (the
 synthetic digit scenes) and `hub` (loading detectors). Building the course's digit detector is
-not here but in the build tools: `course-build-detector` (coursebuild/detector.py).
+not here but in the build tools: `course-build-detector` (coursebuild/build_detector.py).
 """
 
 from helpers.detection.boxes import (

@@ -10,13 +10,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import sandbox
+from grader import late_policy, sandbox
 from grader.autograde import autograde, format_results, format_summary_line
 from grader.benchmark import benchmark
 from grader.cluster import CERTS_DIR, ClusterRefused, Connection, make_certs
 from grader.collect import collect, parse_time
 from grader.course import default_course, set_db_url
-from grader.export import class_summary, export, format_summary, part_maxima, score_rows
+from grader.export import (
+    class_summary,
+    export,
+    format_summary,
+    late_decisions,
+    part_maxima,
+    score_rows,
+)
 from grader.feedback import FeedbackError, feedback
 from grader.lms import export_lms, read_roster_file
 from grader.paths import graded_chapters
@@ -177,6 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("selftest", help="grade a chapter's made-up submissions, compare scores")
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--jobs", type=int, default=2)
+    p = sub.add_parser(
+        "extend", help="give a student a later deadline for a chapter (recorded: who, when, why)"
+    )
+    p.add_argument("student", nargs="?", help="the student id (or --csv)")
+    p.add_argument("chapter", nargs="?", help="the chapter (or --csv)")
+    p.add_argument("--until", help="the new deadline, ISO 8601 with its offset: ...T23:59+01:00")
+    p.add_argument("--reason", help="why, kept with the extension")
+    p.add_argument("--csv", type=Path, help="many at once: columns student,chapter,until,reason")
     args = parser.parse_args(argv)
     course = args.course
     if args.db and args.command in {"benchmark", "selftest"}:
@@ -243,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         chapters = _chapters(args.chapters)
         maxima = part_maxima(course, chapters)
         print(format_summary(class_summary(score_rows(course, chapters), maxima)))
+        decisions = late_decisions(course, chapters)
+        if decisions is not None:
+            print(late_policy.format_decisions(decisions))
     elif args.command == "benchmark":
         try:
             benchmark(
@@ -275,6 +293,33 @@ def main(argv: list[str] | None = None) -> int:
 
         for chapter in _chapters(args.chapters):
             print(f"wrote {write_report(course, chapter, args.out)}")
+    elif args.command == "extend":
+        return _extend(course, args, parser)
+    return 0
+
+
+def _extend(course: Path, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Record one extension, or a CSV of them (all or none), in <course>/extensions.json."""
+    import csv
+
+    if args.csv:
+        if args.student or args.chapter or args.until:
+            parser.error("extend: --csv or STUDENT CHAPTER --until, not both")
+        with args.csv.open(newline="") as handle:
+            entries = list(csv.DictReader(handle))
+    elif args.student and args.chapter and args.until and args.reason:
+        names = ("student", "chapter", "until", "reason")
+        entries = [{name: getattr(args, name) for name in names}]
+    else:
+        parser.error("extend: STUDENT CHAPTER --until DATE --reason TEXT (or --csv FILE)")
+    _chapters(sorted({str(e.get("chapter", "")).strip() for e in entries}))
+    try:
+        path = late_policy.record_extensions(course, entries)
+    except (late_policy.PolicyError, KeyError) as error:
+        raise SystemExit(f"no extension recorded: {error}") from None
+    for e in entries:
+        print(f"extended {e['student']} {e['chapter']} until {e['until']}: {e['reason']}")
+    print(f"recorded in {path}")
     return 0
 
 

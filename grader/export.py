@@ -27,6 +27,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from grader import late_policy
 from grader.autograde import LOG_NAME
 from grader.course import gradebook
 from grader.paths import NOTEBOOK
@@ -165,11 +166,40 @@ def export(course: Path, chapters: list[str], folder: Path | None = None) -> tup
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
-    write_csv(scores_path, rows, columns)
+    decisions = late_decisions(course, chapters)
+    if decisions is not None:  # grader/late_policy.py: its columns after every other one
+        columns += list(late_policy.COLUMNS)
+        scored = [
+            {**row, **late_policy.columns(decisions[row["student"], row["chapter"]], row["score"])}
+            for row in rows
+        ]
+    write_csv(scores_path, scored if decisions is not None else rows, columns)
     summary = class_summary(rows, part_maxima(course, chapters))
     fields = ["chapter", "part", "max_score", "students", "mean", "median", "full", "zero"]
     write_csv(summary_path, summary, [*fields, "distribution"])
     return scores_path, summary_path
+
+
+def late_decisions(course: Path, chapters: list[str]) -> dict | None:
+    """Each (student, chapter)'s late-policy decision, or None when the course has no policy.
+
+    The submission time is the gradebook's (nbgrader's timestamp, naive UTC); none: on time.
+    """
+    policy = late_policy.load_policy(course)
+    if policy is None:
+        return None
+    extensions = late_policy.current_extensions(late_policy.extension_history(course))
+    submitted = {}
+    with gradebook(course) as gb:
+        students = sorted(s.id for s in gb.students)
+        for chapter in sorted(set(chapters) | set(policy.due)):  # slip days span the term
+            for student in students:
+                try:
+                    stamp = gb.find_submission(chapter, student).timestamp
+                except Exception:
+                    stamp = None
+                submitted[student, chapter] = late_policy.as_utc(stamp)
+    return late_policy.decide(policy, extensions, submitted)
 
 
 def format_summary(summary: list[dict]) -> str:

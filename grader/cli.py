@@ -192,6 +192,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--until", help="the new deadline, ISO 8601 with its offset: ...T23:59+01:00")
     p.add_argument("--reason", help="why, kept with the extension")
     p.add_argument("--csv", type=Path, help="many at once: columns student,chapter,until,reason")
+    p = sub.add_parser(
+        "regrade", help="grade a submission again and record a regrade request (no score changes)"
+    )
+    p.add_argument("chapter")
+    p.add_argument("--student", required=True)
+    p.add_argument("--part", help="one graded part (default: every part)")
+    p.add_argument("--reason", required=True, help="why the student asks, kept with the request")
+    p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the config's)")
+    p.add_argument("--no-sandbox", action="store_true", help="as autograde's --no-sandbox")
+    p = sub.add_parser("requests", help="list regrade requests; --decide one (recorded)")
+    p.add_argument("chapter", nargs="?", help="only this chapter's requests")
+    p.add_argument("--decide", type=int, metavar="ID", help="the request to decide")
+    verdict = p.add_mutually_exclusive_group()
+    verdict.add_argument("--accept", action="store_true", help="its new scores become manual")
+    verdict.add_argument("--reject", action="store_true", help="the scores stay as they are")
+    p.add_argument("--note", help="why, kept with the decision")
     args = parser.parse_args(argv)
     course = args.course
     if args.db and args.command in {"benchmark", "selftest"}:
@@ -295,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {write_report(course, chapter, args.out)}")
     elif args.command == "extend":
         return _extend(course, args, parser)
+    elif args.command in {"regrade", "requests"}:
+        return _regrade(course, args, parser)
     return 0
 
 
@@ -320,6 +338,35 @@ def _extend(course: Path, args: argparse.Namespace, parser: argparse.ArgumentPar
     for e in entries:
         print(f"extended {e['student']} {e['chapter']} until {e['until']}: {e['reason']}")
     print(f"recorded in {path}")
+    return 0
+
+
+def _regrade(course: Path, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """`regrade` records a request; `requests` lists them or decides one (grader/regrade.py)."""
+    from grader import regrade
+    from grader.grade_task import SandboxMissing, Settings
+
+    try:
+        if args.command == "regrade":
+            _chapters([args.chapter])
+            settings = Settings(args.cell_timeout, use_sandbox=not args.no_sandbox)
+            found = regrade.request_regrade(
+                course, args.chapter, args.student, args.part, args.reason, settings
+            )
+            print(regrade.format_request(found))
+            print(f"recorded in {course / regrade.REQUESTS_NAME}; the gradebook is unchanged")
+        elif args.decide is not None:
+            if not (args.accept or args.reject) or not args.note:
+                parser.error("requests --decide ID needs --accept or --reject, and --note")
+            found = regrade.decide_request(course, args.decide, args.accept, args.note)
+            print(regrade.format_request(found))
+        else:
+            listed = [
+                r for r in regrade.read_requests(course) if args.chapter in (None, r["chapter"])
+            ]
+            print("\n".join(regrade.format_request(r) for r in listed) or "no regrade requests")
+    except (regrade.RequestError, SandboxMissing) as error:
+        raise SystemExit(f"{args.command}: {error}") from None
     return 0
 
 

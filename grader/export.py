@@ -27,7 +27,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from grader import late_policy
+from grader import late_policy, regrade
 from grader.autograde import LOG_NAME
 from grader.course import gradebook
 from grader.paths import NOTEBOOK
@@ -173,7 +173,21 @@ def export(course: Path, chapters: list[str], folder: Path | None = None) -> tup
             {**row, **late_policy.columns(decisions[row["student"], row["chapter"]], row["score"])}
             for row in rows
         ]
-    write_csv(scores_path, scored if decisions is not None else rows, columns)
+    if decisions is None:
+        scored = rows
+    if (course / regrade.REQUESTS_NAME).exists():  # grader/regrade.py: decided requests, last
+        requests = regrade.read_requests(course)
+        columns.append("regrade")
+        scored = [
+            {
+                **row,
+                "regrade": " ".join(
+                    f"#{n}" for n in regrade.decided_ids(requests, row["student"], row["chapter"])
+                ),
+            }
+            for row in scored
+        ]
+    write_csv(scores_path, scored, columns)
     summary = class_summary(rows, part_maxima(course, chapters))
     fields = ["chapter", "part", "max_score", "students", "mean", "median", "full", "zero"]
     write_csv(summary_path, summary, [*fields, "distribution"])

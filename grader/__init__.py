@@ -11,7 +11,8 @@ The round, in the order an instructor runs it (docs/architecture.md has a row pe
    `message_caps.py`, `failure_text.py`, `code_rules.py`) and `judge*.py` interprets models;
    `grade_store.py` commits each result
 4. feedback: `feedback.py`, `preprocessors.py`
-5. export: `export.py` (scores.csv, summary.csv), `lms.py` (Canvas, Moodle)
+5. export: `export.py` (scores.csv, summary.csv; `late_policy.py` and `regrade.py` decisions
+   applied), `lms.py` (Canvas, Moodle)
 
 Beside the round: `selftest.py` (`selftest`), `benchmark.py`, `similarity.py` (its HTML and CSV
 in `similarity_report.py`), `class_report.py` (`report`), `progress_line.py` (autograde's

@@ -24,6 +24,7 @@ from grader import sandbox
 from grader.paths import REPO_ROOT
 
 JUDGE_FILES = (
+    "__init__.py",  # the package (an editable install finds grader by it)
     "judge_worker.py",
     "judge_tasks.py",
     "judge_rules.py",

@@ -411,6 +411,7 @@ def test_the_jail_shows_nothing_of_the_course_and_has_no_network(judge, tmp_path
     assert found["write scratch"] == "done" and found["socket"] != "done"
     assert found["grader files"] == sorted(
         [
+            "__init__.py",  # a docstring: the package itself
             "judge_worker.py",
             "judge_tasks.py",
             "judge_rules.py",

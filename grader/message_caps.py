@@ -40,13 +40,9 @@ def stand_in_content(msg_type: str) -> dict:
     """The content that replaces a dropped one: valid for its type, saying what happened."""
     if msg_type == "stream":
         return {"name": "stderr", "text": NOTE + "\n"}
-    if msg_type in ("display_data", "update_display_data", "execute_result"):
-        return {
-            "data": {"text/plain": NOTE},
-            "metadata": {},
-            "transient": {},
-            "execution_count": None,
-        }
+    if msg_type in ("display_data", "update_display_data"):
+        # No "execution_count": nbclient would write it over the cell's own.
+        return {"data": {"text/plain": NOTE}, "metadata": {}, "transient": {}}
     if msg_type == "error":
         return {"ename": "MessageDropped", "evalue": NOTE, "traceback": [NOTE]}
     if msg_type == "execute_reply":
@@ -82,6 +78,9 @@ def cap_messages(session: Any) -> None:
         except OversizedFrame:  # no parent to answer: a message nobody waits for
             header, parent = {"msg_id": "", "msg_type": "dropped"}, {}
         msg_type = str(header.get("msg_type", ""))
+        if msg_type == "execute_result":  # its count is unknown: shown as a display instead
+            header = {**header, "msg_type": "display_data"}
+            msg_type = "display_data"
         return {
             "header": header,
             "msg_id": header.get("msg_id", ""),

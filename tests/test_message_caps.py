@@ -60,3 +60,13 @@ def test_a_header_over_the_caps_leaves_a_message_nobody_waits_for(session):
     frames[0] = session.sign(frames[1:5])
     msg = session.deserialize(frames)
     assert msg["parent_header"] == {} and msg["msg_type"] == "dropped"
+
+
+def test_a_result_over_the_caps_leaves_the_cells_count_alone(session):
+    """nbclient copies any "execution_count" of an output's content to the cell: a stand-in
+    carries none, and an execute_result (whose count is unknown) arrives as a display."""
+    big = {"data": {"text/plain": "x" * (message_caps.MAX_FRAME_BYTES + 1)}, "metadata": {}}
+    msg = session.deserialize(_frames(session, "execute_result", {**big, "execution_count": 3}))
+    assert msg["msg_type"] == msg["header"]["msg_type"] == "display_data"
+    assert "execution_count" not in msg["content"]
+    assert "execution_count" not in message_caps.stand_in_content("display_data")

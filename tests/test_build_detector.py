@@ -1,5 +1,5 @@
-"""Tests of coursebuild/detector.py, the build tool of chapter 09's digit detector (fast: a tiny
-build only; the committed detector's quality is tested in test_detection.py)."""
+"""Tests of coursebuild/build_detector.py, the build tool of chapter 09's digit detector (fast:
+a tiny build only; the committed detector's quality is tested in test_detection.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ config.quiet_logs()
 
 import tensorflow as tf  # noqa: E402
 
-from coursebuild import detector as build_detector  # noqa: E402
+from coursebuild import build_detector  # noqa: E402
 from helpers import detection  # noqa: E402
 
 

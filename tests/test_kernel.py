@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -37,7 +38,8 @@ def test_make_setup_installs_the_kernel_for_this_environment():
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert "setup: $(STAMP) $(KERNEL)" in makefile and "-m course setup" in makefile
     setup = (REPO_ROOT / "course" / "env.py").read_text()  # what `make setup` runs
-    assert '"cnn-course", "CNN course"' in setup and '"--name", KERNEL_NAME' in setup
+    assert 'KERNEL_NAME, KERNEL_DISPLAY = "cnn-course", "CNN course"' in setup
+    assert re.search(r'"--name",\s*KERNEL_NAME,\s*"--display-name",\s*KERNEL_DISPLAY', setup)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS[:1] + NOTEBOOKS[-1:], ids=lambda p: p.parent.name)

@@ -132,14 +132,19 @@ def commit(
 
 
 @contextmanager
-def _log_lock(course: Path):
-    """One writer of grading-log.json at a time, across processes (an advisory lock)."""
-    with open(Path(course) / (LOG_NAME + ".lock"), "a") as lock:
+def file_lock(path: Path):
+    """One holder of `path` (a lock file) at a time, across processes (an advisory lock)."""
+    with open(path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _log_lock(course: Path):
+    """One writer of grading-log.json at a time."""
+    return file_lock(Path(course) / (LOG_NAME + ".lock"))
 
 
 def write_log(course: Path, log: dict) -> None:

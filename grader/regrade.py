@@ -15,11 +15,9 @@ who and when (UTC): the audit log `export` shows in scores.csv's `regrade` colum
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import json
 import os
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -131,14 +129,10 @@ def read_requests(course: Path) -> list[dict]:
     return json.loads(path.read_text())["requests"] if path.exists() else []
 
 
-@contextmanager
 def _locked(course: Path):
-    with open(Path(course) / (REQUESTS_NAME + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    from grader.grade_store import file_lock
+
+    return file_lock(Path(course) / (REQUESTS_NAME + ".lock"))
 
 
 def _write_requests(course: Path, requests: list[dict]) -> Path:

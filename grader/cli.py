@@ -22,7 +22,7 @@ from grader.export import (
     format_summary,
     late_decisions,
     part_maxima,
-    score_rows,
+    policy_rows,
 )
 from grader.feedback import FeedbackError, feedback
 from grader.lms import export_lms, read_roster_file
@@ -273,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "summary":
         chapters = _chapters(args.chapters)
         maxima = part_maxima(course, chapters)
-        print(format_summary(class_summary(score_rows(course, chapters), maxima)))
+        rows, _ = policy_rows(course, chapters)  # with a late policy: `adjusted_total` too
+        print(format_summary(class_summary(rows, maxima)))
         decisions = late_decisions(course, chapters)
         if decisions is not None:
             print(late_policy.format_decisions(decisions))

@@ -108,25 +108,32 @@ def score_rows(course: Path, chapters: list[str]) -> list[dict]:
     return rows
 
 
+TOTALS = {"score": "total", "adjusted_score": "adjusted_total"}  # summary's names for them
+
+
 def class_summary(rows: list[dict], maxima: dict[str, dict[str, float]]) -> list[dict]:
     """Per chapter and graded part: points, mean, median, full / zero counts, histogram.
 
     `maxima` holds each part's points per chapter (`part_maxima`): "full" counts the students
-    with all of a part's points, even when nobody reached them.
+    with all of a part's points, even when nobody reached them. Rows from `policy_rows` with a
+    late policy also give `adjusted_total`, the late policy's `adjusted_score`.
     """
     summary = []
     reserved = {"student", "chapter", "score", "max_score", "seconds_late", "status", "flags"}
+    reserved |= {*late_policy.COLUMNS, "regrade"}  # `policy_rows`' columns
     for chapter in sorted({row["chapter"] for row in rows}):
         mine = [row for row in rows if row["chapter"] == chapter]
         parts = [key for key in mine[0] if key not in reserved] + ["score"]
+        if "adjusted_score" in mine[0]:  # a late policy applies: its total too
+            parts.append("adjusted_score")
         for part in parts:
             values = [float(row[part]) for row in mine]
-            top = float(mine[0]["max_score"]) if part == "score" else maxima[chapter][part]
+            top = float(mine[0]["max_score"]) if part in TOTALS else maxima[chapter][part]
             counts = Counter(values)
             summary.append(
                 {
                     "chapter": chapter,
-                    "part": "total" if part == "score" else part,
+                    "part": TOTALS.get(part, part),
                     "max_score": top,
                     "students": len(values),
                     "mean": round(statistics.fmean(values), 3),
@@ -156,38 +163,54 @@ def part_max(course: Path, chapter: str) -> dict[str, float]:
         }
 
 
-def export(course: Path, chapters: list[str], folder: Path | None = None) -> tuple[Path, Path]:
-    """Write scores.csv (per student and chapter) and summary.csv (per graded part)."""
+def policy_rows(course: Path, chapters: list[str]) -> tuple[list[dict], list[str]]:
+    """`score_rows` with what the course's late policy and regrade log add, and those columns.
+
+    With `late_policy.yml`, each row gets `late_policy.COLUMNS` (`adjusted_score` is the score
+    the policy leaves: what `summary`, canvas.csv and moodle.csv use); with
+    `regrade_requests.json`, a last column `regrade` lists the decided requests (`#1 #3`).
+    Without either file, the rows are `score_rows`' and no column is added.
+    """
     course = Path(course)
-    folder = Path(folder or course / "exports")
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = score_rows(course, chapters)
-    scores_path, summary_path = folder / "scores.csv", folder / "summary.csv"
-    columns: list[str] = []
-    for row in rows:
-        columns += [key for key in row if key not in columns]
+    rows, added = score_rows(course, chapters), []
     decisions = late_decisions(course, chapters)
     if decisions is not None:  # grader/late_policy.py: its columns after every other one
-        columns += list(late_policy.COLUMNS)
-        scored = [
+        added += list(late_policy.COLUMNS)
+        rows = [
             {**row, **late_policy.columns(decisions[row["student"], row["chapter"]], row["score"])}
             for row in rows
         ]
-    if decisions is None:
-        scored = rows
     if (course / regrade.REQUESTS_NAME).exists():  # grader/regrade.py: decided requests, last
         requests = regrade.read_requests(course)
-        columns.append("regrade")
-        scored = [
+        added.append("regrade")
+        rows = [
             {
                 **row,
                 "regrade": " ".join(
                     f"#{n}" for n in regrade.decided_ids(requests, row["student"], row["chapter"])
                 ),
             }
-            for row in scored
+            for row in rows
         ]
-    write_csv(scores_path, scored, columns)
+    return rows, added
+
+
+def final_score(row: dict) -> float:
+    """The score a student is given: the late policy's adjusted score where one applies."""
+    return float(row.get("adjusted_score", row["score"]))
+
+
+def export(course: Path, chapters: list[str], folder: Path | None = None) -> tuple[Path, Path]:
+    """Write scores.csv (per student and chapter) and summary.csv (per graded part)."""
+    course = Path(course)
+    folder = Path(folder or course / "exports")
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, added = policy_rows(course, chapters)
+    scores_path, summary_path = folder / "scores.csv", folder / "summary.csv"
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns and key not in added]
+    write_csv(scores_path, rows, columns + added)
     summary = class_summary(rows, part_maxima(course, chapters))
     fields = ["chapter", "part", "max_score", "students", "mean", "median", "full", "zero"]
     write_csv(summary_path, summary, [*fields, "distribution"])

@@ -101,9 +101,17 @@ class Decision:
     slip_days_used: int = 0
     penalty: float = 0.0  # share of the score taken off
     extended: bool = False
+    submitted: datetime | None = None  # the gradebook's time; None: no submission
 
     def adjusted(self, score: float) -> float:
         return round(score * (1.0 - self.penalty), 6)
+
+    @property
+    def seconds_late(self) -> float:
+        """Seconds after the student's deadline (the grace not taken off); 0 when on time."""
+        if self.submitted is None or self.deadline is None:
+            return 0.0
+        return max(0.0, (self.submitted - self.deadline).total_seconds())
 
 
 def late_days(submitted: datetime | None, deadline: datetime, grace: timedelta) -> int:
@@ -133,7 +141,9 @@ def decide(
     for student, chapter in keys:
         due = policy.due.get(chapter)
         if due is None:
-            decisions[student, chapter] = Decision(student, chapter, None)
+            decisions[student, chapter] = Decision(
+                student, chapter, None, submitted=submitted[student, chapter]
+            )
             continue
         until = extensions.get((student, chapter))
         deadline = max(due, until) if until is not None else due
@@ -148,7 +158,14 @@ def decide(
             penalty = min(policy.cap, policy.per_day * charged)
         extended = until is not None and until > due
         decisions[student, chapter] = Decision(
-            student, chapter, deadline, days, slip, round(penalty, 6), extended
+            student,
+            chapter,
+            deadline,
+            days,
+            slip,
+            round(penalty, 6),
+            extended,
+            submitted[student, chapter],
         )
     return decisions
 

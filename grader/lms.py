@@ -21,7 +21,9 @@ The formats followed (tests/test_lms.py holds the same header lists, with these 
   "Username", ...). An email address cannot be a course id (no "@" in `STUDENT_ID`).
 
 A student without a submission gets a blank cell in both files: "no grade" in the LMS, whose
-own missing-work rule then applies, and never over a grade entered there by hand.
+own missing-work rule then applies, and never over a grade entered there by hand. Where the
+course has a late policy, a chapter's cell is the policy's adjusted score, the `adjusted_score`
+of scores.csv (`grader.export.final_score`): the grade the student is given.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.collect import ID_RULE, read_roster, shown, valid_student_id
-from grader.export import part_maxima, score_rows, write_csv
+from grader.export import final_score, part_maxima, policy_rows, write_csv
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 CANVAS_POINTS = "    Points Possible"  # the first cell of the second row, as Canvas writes it
@@ -231,8 +233,10 @@ def export_lms(course: Path, chapters: list[str], folder: Path | None = None):
     """
     folder = Path(folder or Path(course) / "exports")
     folder.mkdir(parents=True, exist_ok=True)
-    rows = score_rows(course, chapters)
-    scored = {(r["student"], r["chapter"]): r["score"] for r in rows if r["status"] != "missing"}
+    rows, _ = policy_rows(course, chapters)
+    scored = {
+        (r["student"], r["chapter"]): final_score(r) for r in rows if r["status"] != "missing"
+    }
     graded = sorted({r["student"] for r in rows})
     maxima = part_maxima(course, chapters)
     paths, notes = [], []

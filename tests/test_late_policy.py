@@ -254,6 +254,38 @@ def test_the_term_exports_the_scores_computed_by_hand(tmp_path, capsys):
     assert "dan" in out and "(extended)" in out and "30%" in out
 
 
+def test_summary_and_the_lms_files_give_the_adjusted_scores(tmp_path, capsys):
+    """canvas.csv and moodle.csv carry each chapter's adjusted score (what the student is
+    given), summary.csv and `summary` an `adjusted_total` beside the unadjusted `total`."""
+    course = _term_course(tmp_path)
+    (course / POLICY_NAME).write_text(POLICY)
+    record_extensions(
+        course,
+        [
+            {"student": "cai", "chapter": CH1, "until": "2026-02-05T23:59:00+01:00", "reason": "x"},
+            {"student": "dan", "chapter": CH2, "until": "2026-02-18T23:59:00Z", "reason": "y"},
+        ],
+    )
+    out = tmp_path / "out"
+    assert main(["--course", str(course), "export", CH1, CH2, "--to", str(out)]) == 0
+    for name, id_column in (("canvas.csv", "SIS Login ID"), ("moodle.csv", "ID number")):
+        with (out / name).open(newline="") as handle:
+            table = {r[id_column]: r for r in csv.DictReader(handle) if r[id_column]}
+        got = {(s, c): float(table[s][c]) for s, c in EXPECTED}
+        assert got == {key: pytest.approx(v[3]) for key, v in EXPECTED.items()}, name
+    with (out / "summary.csv").open(newline="") as handle:
+        summary = {(r["chapter"], r["part"]): r for r in csv.DictReader(handle)}
+    # by hand: 01 adjusted 10, 6, 9, 7 (as unadjusted: no penalty there); 02 7.2, 7, 5, 9
+    assert float(summary[CH1, "adjusted_total"]["mean"]) == pytest.approx(8.0)
+    assert float(summary[CH2, "adjusted_total"]["mean"]) == pytest.approx(7.05)
+    assert float(summary[CH2, "total"]["mean"]) == pytest.approx((8 + 10 + 5 + 10) / 4)
+    assert summary[CH2, "adjusted_total"]["distribution"] == "5:1 7:1 7.2:1 9:1"
+    capsys.readouterr()
+    assert main(["--course", str(course), "summary", CH1, CH2]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "adjusted_total" in x)
+    assert line.split()[:4] == [CH1, "adjusted_total", "8", "8"]
+
+
 def test_extend_refuses_a_naive_time_and_an_unknown_chapter(tmp_path):
     course = make_course(tmp_path / "course")
     base = ["--course", str(course), "extend", "ana"]

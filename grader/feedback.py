@@ -5,6 +5,8 @@ tests go, and `SanitizeFeedback` leaves nothing a student could turn into script
 plain text or checked images, the student's markdown escaped, outputs capped). Every page is
 then checked (`page_problems`): a page with a hidden-test or solution marker, a script the
 template does not put there, an event handler attribute or a `javascript:` URL is deleted.
+Before the check, `grader.feedback_decisions.annotate` adds the late policy's outcome and the
+student's regrade requests and decisions above the notebook.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ def feedback(course: Path, chapter: str) -> FeedbackPages:
     All pages are checked even when nbgrader fails for some student or a page is unsafe; then
     one error names every deleted page (and nbgrader's failure).
     """
+    from grader.feedback_decisions import annotate  # not at the top: nbgrader's config imports us
+
     course = make_course(course)
     # nbgrader imports the course's preprocessors by name: the repository must be importable.
     path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
@@ -80,6 +84,7 @@ def feedback(course: Path, chapter: str) -> FeedbackPages:
         text=True,
     )
     protect_gradebook(course)
+    annotate(course, chapter)  # the late policy's outcome and regrade decisions; checked below
     failure = ""
     if result.returncode != 0:
         failure = (

@@ -7,17 +7,24 @@ exporter (`render_page`), and once through real `nbgrader generate_feedback`.
 from __future__ import annotations
 
 import base64
+import csv
+import getpass
+import json
 import os
 import re
 import stat
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
+from grader import regrade
 from grader.cli import main
 from grader.course import bin_dir, find_secrets, gradebook, make_course
+from grader.export import export
 from grader.feedback import (
     FeedbackError,
     check_pages,
@@ -26,6 +33,8 @@ from grader.feedback import (
     render_page,
     template_scripts,
 )
+from grader.feedback_decisions import insert, late_panel, regrade_panel
+from grader.late_policy import POLICY_NAME, Policy, columns, decide, record_extensions
 from grader.paths import NOTEBOOK
 
 CHAPTER = "01-kernels"
@@ -270,3 +279,169 @@ def test_generate_feedback_with_nbgrader(tmp_path, capsys):
     assert "My answer &lt;script&gt;" in page and "Score: 0.0 / 1.0" in page
     assert sorted(p.name for p in alice.parent.iterdir()) == ["exercises.html"]
     assert stat.S_IMODE(alice.stat().st_mode) == 0o644
+
+
+# --- the late policy's outcome and the regrade decisions on the page --------------------
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)"> CANARY & "quotes"'
+POLICY = """\
+due:
+  01-kernels: 2026-02-26T23:59:00+01:00
+penalty:
+  per_day: 0.25
+  cap: 0.5
+slip_days: 1
+"""
+
+
+def _graded_course(tmp_path: Path) -> Path:
+    """One student, `erin`, 10 points in two parts, submitted 2 d 10 h 1 min after the due
+    date and 1 d 10 h 1 min after her extension: 2 late days, 1 slip day, 25% off."""
+    course = make_course(tmp_path / "course")
+    with gradebook(course) as gb:
+        gb.add_assignment(CHAPTER)
+        gb.add_notebook("exercises", CHAPTER)
+        for name, points in (("test_a", 4.0), ("test_b", 6.0)):
+            gb.add_grade_cell(name, "exercises", CHAPTER, max_score=points, cell_type="code")
+            gb.add_solution_cell(name + "_answer", "exercises", CHAPTER)
+        gb.add_student("erin", first_name="Erin", last_name=HOSTILE)
+        gb.add_submission(CHAPTER, "erin", timestamp=datetime(2026, 3, 1, 9, 0))
+        for grade in gb.find_submission_notebook("exercises", CHAPTER, "erin").grades:
+            grade.auto_score = 3.0 if grade.name == "test_a" else 5.0
+        gb.db.commit()
+    cells = []
+    for name, points in (("test_a", 4), ("test_b", 6)):
+        answer = _meta(nbformat.v4.new_code_cell("x = 1"), solution=True, grade_id=name + "_answer")
+        test = _meta(
+            nbformat.v4.new_code_cell("assert x == 1"),
+            grade=True,
+            grade_id=name,
+            points=points,
+            locked=True,
+        )
+        cells += [answer, test]
+    folder = course / "autograded" / "erin" / CHAPTER
+    folder.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / NOTEBOOK)
+    return course
+
+
+def _requests() -> list[dict]:
+    """Two open requests of erin's: #1 for test_a (a hostile reason), #2 for every part."""
+    when = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+    log = [
+        regrade.new_request(
+            [],
+            CHAPTER,
+            "erin",
+            "test_a",
+            HOSTILE,
+            {"test_a": 3.0},
+            {"test_a": 4.0},
+            "ta-<b>x</b>",
+            when,
+        )
+    ]
+    log.append(
+        regrade.new_request(
+            log,
+            CHAPTER,
+            "erin",
+            None,
+            "second look",
+            {"test_a": 3.0, "test_b": 5.0},
+            {"test_a": 4.0, "test_b": 5.0},
+            "ta",
+            when,
+        )
+    )
+    return log
+
+
+def test_the_panels_escape_what_a_student_wrote_and_pass_the_page_check():
+    policy = Policy.from_dict(yaml.safe_load(POLICY))
+    submitted = {("erin", CHAPTER): datetime(2026, 3, 1, 9, 0, tzinfo=UTC)}
+    extensions = {("erin", CHAPTER): datetime(2026, 2, 27, 22, 59, tzinfo=UTC)}
+    decision = decide(policy, extensions, submitted)["erin", CHAPTER]
+    outcome = {
+        "decision": decision,
+        "due": policy.due[CHAPTER],
+        "slip_budget": 1,
+        "slip_spent_term": 1,
+        "score": 8.0,
+        "max_score": 10.0,
+        **columns(decision, 8.0),
+    }
+    decided = regrade.decide(_requests(), 1, True, f"right; {HOSTILE}", "prof", datetime.now(UTC))
+    block = late_panel(outcome) + regrade_panel(decided)
+    page = insert(render_page(_clean()), block)
+    assert page_problems(page, template_scripts()) == [] and find_secrets(page) == []
+    assert "alert" not in "".join(v or "" for _, v in _attrs(page))
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(2)&quot;&gt;"
+        in page
+    )
+    assert "[text like the grader&#x27;s markers, removed] &amp; &quot;quotes&quot;" in page
+    assert "ta-&lt;b&gt;x&lt;/b&gt;" in page
+    assert (
+        page.index('id="late-policy"')
+        < page.index('id="regrade-requests"')
+        < page.index("(Score: ")  # above the notebook's own panel
+    )
+
+
+def _attrs(page: str) -> list[tuple[str, str | None]]:
+    tags = _Tags()
+    tags.feed(page)
+    return tags.attrs
+
+
+def test_generate_feedback_shows_the_late_policy_and_the_regrade_decisions(tmp_path):
+    """Real `nbgrader generate_feedback` through `course-grade feedback`: each item is on the
+    page, the adjusted score is export's, and the student's words stay text."""
+    course = _graded_course(tmp_path)
+    (course / POLICY_NAME).write_text(POLICY)
+    record_extensions(
+        course,
+        [
+            {
+                "student": "erin",
+                "chapter": CHAPTER,
+                "until": "2026-02-27T23:59:00+01:00",
+                "reason": "medical",
+            }
+        ],
+    )
+    (course / regrade.REQUESTS_NAME).write_text(json.dumps({"requests": _requests()}))
+    when = datetime(2026, 3, 6, 8, 0, tzinfo=UTC)
+    regrade.decide_request(course, 1, True, f"right; {HOSTILE}", when)  # test_a: 3 -> 4
+    assert main(["--course", str(course), "feedback", CHAPTER]) == 0
+    page = (course / "feedback" / "erin" / CHAPTER / "exercises.html").read_text()
+    assert page_problems(page, template_scripts()) == [] and find_secrets(page) == []
+    late = page[page.index('id="late-policy"') : page.index('id="regrade-requests"')]
+    with export(course, [CHAPTER], tmp_path / "out")[0].open(newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["late_days"], row["slip_days_used"], row["late_penalty"]) == ("2", "1", "0.25")
+    for shown in (
+        "Due date</th><td>2026-02-26 23:59:00+01:00",
+        "until 2026-02-27 23:59:00+01:00: your deadline",  # the extension, its new due date
+        "Submitted</th><td>2026-03-01 09:00:00+00:00",
+        "122460 s after the deadline (34 h 01 min): 2 late days",  # seconds late
+        "1 on this chapter; 1 of the term's 1 spent so far",  # slip days
+        "25% of the score",
+        "Score before the penalty</th><td>9 / 10",  # 4 (the accepted regrade) + 5
+        f"Score after the penalty</th><td><b>{float(row['adjusted_score']):g} / 10",
+    ):
+        assert shown in late, shown
+    assert float(row["adjusted_score"]) == 6.75 and "medical" not in page
+    assert "Score: 9.0 / 10.0" in page  # nbgrader's own header: the gradebook's, unadjusted
+    requests = page[page.index('id="regrade-requests"') :]
+    assert "Request #1, part test_a: asked by ta-&lt;b&gt;x&lt;/b&gt; at 2026-03-05" in requests
+    assert "Reason: &lt;script&gt;alert(1)&lt;/script&gt;" in requests
+    assert "<td><code>test_a</code></td><td>3</td><td>4</td>" in requests  # old, new
+    who = getpass.getuser()
+    assert f"<b>Accepted</b> by {who} at 2026-03-06 08:00:00+00:00: right; &lt;script&gt;" in (
+        requests
+    )
+    assert "Request #2, part all" in requests and "<b>Open</b>: not decided yet" in requests
+    assert HOSTILE not in page and "Erin" not in page

@@ -12,7 +12,7 @@ MODELS ?= mnist
 # nbgrader runs `alembic` by name and Jupyter finds its kernel through PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book data test test-fast lab lab-instructor students check detector reference-models \
+.PHONY: help setup book data test test-fast selftest lab lab-instructor students check detector reference-models \
 	benchmark-models mutants lock lock-check clean
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make test       run every test (helpers, notebooks, grading, book)"
 	@echo "make data       fetch the full MNIST once (make book does it), say where each data set is"
 	@echo "make test-fast  run the quick tests only (no notebook execution)"
+	@echo "make selftest   grade every chapter's wrong and right answers (make test grades a sample)"
 	@echo "make lab        JupyterLab for students: the course's environment, no instructor tools"
 	@echo "make lab-instructor  JupyterLab with nbgrader's instructor tools (formgrader, ...)"
 	@echo "make check NB=chapters/01-kernels/exercises.ipynb   run a notebook's visible tests"
@@ -59,6 +60,12 @@ data: $(STAMP)
 
 test-fast: $(STAMP) $(KERNEL)
 	$(BIN)/python -m course test -m "not slow"
+
+# Every answer of solutions/*/wrong_answers.yml graded with real nbgrader (about 35 minutes on
+# 2 cores); `make test` grades a sample of them. Run it when a chapter's solutions, its wrong
+# answers or the grader change.
+selftest: $(STAMP) $(KERNEL)
+	$(BIN)/course-grade selftest all --jobs 2
 
 lab: $(STAMP) $(KERNEL)
 	$(BIN)/python -m course lab

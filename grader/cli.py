@@ -184,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("selftest", help="grade a chapter's made-up submissions, compare scores")
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument(
+        "--sample",
+        action="store_true",
+        help="one wrong answer per part and the right answers that prove fairness (make test's)",
+    )
     p = sub.add_parser(
         "extend", help="give a student a later deadline for a chapter (recorded: who, when, why)"
     )
@@ -302,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         except PublishError as error:
             raise SystemExit(f"not published: {error}") from None
     elif args.command == "selftest":
-        return _selftest(_chapters(args.chapters), args.jobs)
+        return _selftest(_chapters(args.chapters), args.jobs, args.sample)
     elif args.command == "similarity":
         _similarity(course, _chapters(args.chapters), args)
     elif args.command == "report":
@@ -429,7 +434,7 @@ def _similarity(course: Path, chapters: list[str], args: argparse.Namespace) -> 
             print(f"wrote {path}")
 
 
-def _selftest(chapters: list[str], jobs: int) -> int:
+def _selftest(chapters: list[str], jobs: int, sample: bool = False) -> int:
     import tempfile
 
     from grader.selftest import format_verdicts, selftest
@@ -437,7 +442,7 @@ def _selftest(chapters: list[str], jobs: int) -> int:
     bad = 0
     for chapter in chapters:
         with tempfile.TemporaryDirectory(prefix="course-selftest-") as tmp:
-            verdicts = selftest(chapter, Path(tmp) / "course", jobs=jobs)
+            verdicts = selftest(chapter, Path(tmp) / "course", jobs=jobs, sample=sample)
         print(format_verdicts(verdicts), flush=True)
         bad += sum(not v.ok for v in verdicts)
     print(f"{bad} unexpected scores" if bad else "Every fixture scored as expected.")

@@ -64,12 +64,13 @@ class Fixture:
         return max_score
 
 
-def load_fixtures(chapter: str, per_submission: int = 6) -> list[Fixture]:
+def load_fixtures(chapter: str, per_submission: int = 6, sample: bool = False) -> list[Fixture]:
     """The reference solution, the blank notebook and solutions/<chapter>/wrong_answers.yml.
 
     To keep grading time down, up to `per_submission` answers share one made-up submission when
     they touch different answer cells and break different parts: each must still lose exactly
     its own parts, and every part that none of them breaks keeps full marks.
+    `sample`: of the file's answers only `sample_entries` (what `make test` grades).
     """
     import yaml
 
@@ -80,7 +81,11 @@ def load_fixtures(chapter: str, per_submission: int = 6) -> list[Fixture]:
         Fixture("blank", "the untouched student notebook", None, None),
     ]
     path = wrong_answers_file(chapter)
-    entries = list(enumerate(yaml.safe_load(path.read_text()) if path.exists() else [], 1))
+    listed = yaml.safe_load(path.read_text()) if path.exists() else []
+    entries = list(enumerate(listed, 1))
+    if sample:
+        kept = {id(entry) for entry in sample_entries(listed)}
+        entries = [(number, entry) for number, entry in entries if id(entry) in kept]
     groups: list[list[tuple[int, dict]]] = []
     for number, entry in entries:
         unknown = set(entry["answers"]) - set(reference)
@@ -115,6 +120,29 @@ def load_fixtures(chapter: str, per_submission: int = 6) -> list[Fixture]:
     return fixtures
 
 
+def sample_entries(entries: list[dict]) -> list[dict]:
+    """The answers `make test` grades of a chapter's list: for each part, the first wrong answer
+    that loses it; every right answer that must show a warning; the first other right answer.
+
+    Every part is still shown to lose a point to a wrong answer and a right answer in another
+    style is still shown to keep every point, in about a third of the gradings of the whole
+    list, which `course-grade selftest` (`make selftest`) grades.
+    """
+    covered: set[str] = set()
+    chosen, plain_right = [], None
+    for entry in entries:
+        if entry["loses"]:
+            if set(entry["loses"]) - covered:
+                chosen.append(entry)
+                covered |= set(entry["loses"])
+        elif entry.get("shows"):
+            chosen.append(entry)
+        elif plain_right is None:
+            plain_right = entry
+            chosen.append(entry)
+    return chosen
+
+
 @dataclass(frozen=True)
 class Verdict:
     """How one fixture scored on one graded part, against what it had to score."""
@@ -131,8 +159,10 @@ class Verdict:
         return abs(self.score - self.expected) < 1e-9
 
 
-def selftest(chapter: str, course: Path, jobs: int = 2) -> list[Verdict]:
-    """Autograde every fixture of `chapter` with real nbgrader and compare with expectations."""
+def selftest(chapter: str, course: Path, jobs: int = 2, sample: bool = False) -> list[Verdict]:
+    """Autograde every fixture of `chapter` with real nbgrader and compare with expectations.
+
+    `sample`: the reference, the blank notebook and `sample_entries` of the wrong answers only."""
     from grader import sandbox
     from grader.autograde import autograde
     from grader.release import release
@@ -140,7 +170,7 @@ def selftest(chapter: str, course: Path, jobs: int = 2) -> list[Verdict]:
     course = make_course(Path(course))
     release(course, [chapter])
     student_nb = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
-    fixtures = load_fixtures(chapter)
+    fixtures = load_fixtures(chapter, sample=sample)
     for fixture in fixtures:
         nb = student_nb if fixture.answers is None else fill_answers(student_nb, fixture.answers)
         submit(course, chapter, fixture.student, nb)

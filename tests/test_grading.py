@@ -2,12 +2,19 @@
 
 For each chapter, in a temporary course folder: `generate_assignment` must reproduce the
 committed student notebook; `autograde` must give the reference solution full marks, the
-untouched student notebook zero, and each answer in solutions/<chapter>/wrong_answers.yml zero on
-the parts it breaks and full marks on all the others.
+untouched student notebook zero, and each graded answer of solutions/<chapter>/wrong_answers.yml
+zero on the parts it breaks and full marks on all the others.
+
+`make test` grades `grader.selftest.sample_entries` of each list (a wrong answer for every part,
+the right answers that must survive a warning, one other right answer: 37 gradings instead of
+105, about 15 minutes less on 2 cores); COURSE_TEST_FULL_SELFTEST=1 grades every answer, as
+`make selftest` (`course-grade selftest all`) does, which a change to a chapter's solutions,
+its wrong answers or the grader must pass before it is committed.
 """
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
@@ -17,11 +24,12 @@ from conftest import CHAPTERS_DIR, WORKERS, graded_chapters
 from grader.course import make_course
 from grader.notebooks import grade_id, is_answer_cell
 from grader.paths import NOTEBOOK, SOLUTIONS_DIR
-from grader.selftest import OUTPUT_PART, Verdict, format_verdicts, load_fixtures
+from grader.selftest import OUTPUT_PART, Verdict, format_verdicts, load_fixtures, sample_entries
 from grader.selftest import selftest as selftest_chapter
 from grader.student_notebooks import generate_student_notebook, student_notebook_text
 
 CHAPTERS = graded_chapters()
+SAMPLE = os.environ.get("COURSE_TEST_FULL_SELFTEST") != "1"
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +38,8 @@ def graded_classes(tmp_path_factory) -> dict[str, list[Verdict] | Exception]:
 
     def grade(chapter: str):
         try:
-            return selftest_chapter(chapter, tmp_path_factory.mktemp(chapter) / "course", jobs=1)
+            course = tmp_path_factory.mktemp(chapter) / "course"
+            return selftest_chapter(chapter, course, jobs=1, sample=SAMPLE)
         except Exception as error:  # reported by the chapter's own test
             return error
 
@@ -77,7 +86,7 @@ def test_untouched_student_notebook_gets_zero(chapter, graded_classes):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_each_wrong_answer_loses_exactly_its_parts(chapter, graded_classes):
     verdicts = _verdicts(graded_classes, chapter)
-    fixtures = load_fixtures(chapter)
+    fixtures = load_fixtures(chapter, sample=SAMPLE)
     wrong = [f for f in fixtures if f.loses]
     assert wrong, f"solutions/{chapter}/wrong_answers.yml has no wrong answers"
     bad = [v for v in verdicts if not v.ok]
@@ -87,6 +96,41 @@ def test_each_wrong_answer_loses_exactly_its_parts(chapter, graded_classes):
     assert caught == parts, f"graded parts without a wrong answer that loses them: {parts - caught}"
     unknown = caught - parts
     assert not unknown, f"wrong answers name tests that do not exist: {unknown}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_sample_keeps_a_wrong_answer_for_every_part_and_the_right_answers_that_prove_fairness(
+    chapter,
+):
+    import yaml
+
+    from grader.paths import wrong_answers_file
+
+    listed = yaml.safe_load(wrong_answers_file(chapter).read_text())
+    chosen = sample_entries(listed)
+    every_part = {part for entry in listed for part in entry["loses"]}
+    assert {part for entry in chosen for part in entry["loses"]} == every_part
+    rights = [entry for entry in chosen if not entry["loses"]]
+    assert [e for e in rights if not e.get("shows")] == [
+        next(e for e in listed if not e["loses"] and not e.get("shows"))
+    ], "the sample keeps the first right answer without a warning"
+    assert [e for e in rights if e.get("shows")] == [
+        e for e in listed if not e["loses"] and e.get("shows")
+    ], "the sample keeps every right answer that must survive a warning"
+    assert len(chosen) < len(listed)
+
+
+def test_the_sample_takes_the_first_answer_that_loses_each_part():
+    listed = [
+        {"name": "a", "answers": {"x": ""}, "loses": ["p1"]},
+        {"name": "b", "answers": {"x": ""}, "loses": ["p1"]},
+        {"name": "c", "answers": {"y": ""}, "loses": ["p1", "p2"]},
+        {"name": "d", "answers": {"y": ""}, "loses": ["p2"]},
+        {"name": "r1", "answers": {"x": ""}, "loses": []},
+        {"name": "r2", "answers": {"x": ""}, "loses": []},
+        {"name": "w", "answers": {"y": ""}, "loses": [], "shows": "careful"},
+    ]
+    assert [e["name"] for e in sample_entries(listed)] == ["a", "c", "r1", "w"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

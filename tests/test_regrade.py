@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import nbformat
 import pytest
 
-from grader import regrade, sandbox
+from grader import late_policy, regrade, sandbox
 from grader.autograde import autograde
 from grader.cli import main
 from grader.course import bin_dir, gradebook, make_course
@@ -28,6 +28,7 @@ from grader.selftest import submit
 
 CHAPTER = "01-kernels"
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'  # a student's reason
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +110,8 @@ def test_a_score_changes_only_by_an_accepted_decision_and_autograde_keeps_it(tmp
     student_nb = nbformat.read(course / "release" / CHAPTER / NOTEBOOK, as_version=4)
     answers = solution_answers(nbformat.read(SOLUTIONS_DIR / CHAPTER / NOTEBOOK, as_version=4))
     submit(course, CHAPTER, "ann", fill_answers(student_nb, answers))
+    stamp = course / "submitted" / "ann" / CHAPTER / "timestamp.txt"
+    stamp.write_text("2026-03-01 10:00:00.000000 UTC")  # late: see the feedback page below
     walls = sandbox.full_isolation()
     [graded] = autograde(course, CHAPTER, use_sandbox=walls)
     assert graded.status == "graded", graded.message
@@ -119,7 +122,7 @@ def test_a_score_changes_only_by_an_accepted_decision_and_autograde_keeps_it(tmp
 
     # regrade: old and new side by side, an open request, the gradebook unchanged
     argv = ["--course", str(course), "regrade", CHAPTER, "--student", "ann"]
-    argv += ["--part", "test_conv2d_valid", "--reason", "my convolution is right"]
+    argv += ["--part", "test_conv2d_valid", "--reason", f"my convolution is right {HOSTILE}"]
     assert main(argv + ([] if walls else ["--no-sandbox"])) == 0
     shown = capsys.readouterr().out
     assert "test_conv2d_valid" in shown and "0         3  <- differs" in shown
@@ -163,3 +166,36 @@ def test_a_score_changes_only_by_an_accepted_decision_and_autograde_keeps_it(tmp
     assert table[0][-1] == "regrade" and table[1][-1] == "#1 #2"
     row = dict(zip(table[0], table[1], strict=True))
     assert float(row["test_conv2d_valid"]) == 3.0
+
+    # the student's feedback page: late with an extension, and both decisions (real nbgrader)
+    (course / late_policy.POLICY_NAME).write_text(
+        f"due:\n  {CHAPTER}: 2026-02-27T23:59:00+01:00\npenalty:\n  per_day: 0.2\n"
+    )
+    until = ["--until", "2026-02-28T23:59:00+01:00", "--reason", "flu"]
+    assert main(["--course", str(course), "extend", "ann", CHAPTER, *until]) == 0
+    assert main(["--course", str(course), "feedback", CHAPTER]) == 0
+    page = (course / "feedback" / "ann" / CHAPTER / "exercises.html").read_text()
+    scores_csv, _ = export(course, [CHAPTER])
+    with scores_csv.open(newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    score = float(row["score"])
+    assert float(row["adjusted_score"]) == pytest.approx(score * 0.8)  # 1 late day, 20%
+    late = page[page.index('id="late-policy"') : page.index('id="regrade-requests"')]
+    for shown in (
+        "until 2026-02-28 23:59:00+01:00: your deadline",
+        "39660 s after the deadline (11 h 01 min): 1 late day",  # 10:00Z - 22:59Z
+        "0 on this chapter",
+        "20% of the score",
+        f"Score before the penalty</th><td>{score:g} / ",
+        f"Score after the penalty</th><td><b>{float(row['adjusted_score']):g} / ",
+    ):
+        assert shown in late, shown
+    requests = page[page.index('id="regrade-requests"') :]
+    assert "Request #1, part test_conv2d_valid" in requests and "Request #2, part all" in requests
+    assert "my convolution is right &lt;script&gt;alert(1)&lt;/script&gt;&lt;img" in requests
+    assert (
+        HOSTILE not in page
+        and "<td><code>test_conv2d_valid</code></td><td>0</td><td>3</td>" in (requests)
+    )
+    assert "<b>Accepted</b> by" in requests and ": grader bug, fixed" in requests
+    assert "<b>Rejected</b> by" in requests and ": not asked in time" in requests

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -177,22 +176,47 @@ def gradebook(course: Path):
     """An nbgrader Gradebook on the course's database (use it in a `with` block)."""
     from nbgrader.api import Gradebook
 
+    cache_alembic_version()
     return Gradebook(db_url(course), NBGRADER_COURSE_ID)
 
 
 def nbgrader(args: list[str], course: Path, timeout: float | None = None) -> str:
-    """Run an nbgrader command in `course`; raise with its output when it fails."""
-    command = [str(bin_dir() / "nbgrader"), *args]
-    result = subprocess.run(
-        command, cwd=course, env=grading_env(), capture_output=True, text=True, timeout=timeout
-    )
+    """Run an nbgrader command in `course`; raise with its output when it fails.
+
+    Like every nbgrader run of the grader, it is forked by `grader.warm_start`, which has
+    imported nbgrader once for the whole process."""
+    from grader import warm_start  # not at the top: warm_start's server imports this module
+
+    code, output = warm_start.run(args, grading_env(), Path(course), timeout)
     protect_gradebook(course)
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"`{' '.join(command[1:])}` failed ({result.returncode}):\n"
-            f"{result.stdout}{result.stderr}"
-        )
-    return result.stdout + result.stderr
+    if code != 0:
+        status = "timed out" if code is None else code
+        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed ({status}):\n{output}")
+    return output
+
+
+def cache_alembic_version() -> str:
+    """Ask `alembic heads` once for this process; nbgrader's later gradebooks reuse the answer.
+
+    nbgrader runs it in a subprocess for every new gradebook; the answer depends only on the
+    installed nbgrader's migrations."""
+    import nbgrader.api
+
+    asked = getattr(nbgrader.api.get_alembic_version, "answer", None)
+    if asked is None:
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = f"{bin_dir()}{os.pathsep}{path}"  # nbgrader runs `alembic` by name
+        try:
+            asked = nbgrader.api.get_alembic_version()
+        finally:
+            os.environ["PATH"] = path
+
+        def get_alembic_version() -> str:
+            return asked
+
+        get_alembic_version.answer = asked
+        nbgrader.api.get_alembic_version = get_alembic_version
+    return asked
 
 
 def add_source(course: Path, chapter: str) -> Path:

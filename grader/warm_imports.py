@@ -1,5 +1,10 @@
 """What the grading forkserver imports once (`grader.warm_start`): nbgrader, the grader and
-TensorFlow, with TensorFlow's start-up messages kept off the instructor's terminal."""
+TensorFlow, with TensorFlow's start-up messages kept off the instructor's terminal.
+
+nbgrader asks `alembic heads`, in a process of its own (about 2 s of CPU on an idle machine),
+each time it makes a gradebook; the answer depends only on the installed nbgrader, so the
+server asks once and its children reuse the answer (`grader.course.cache_alembic_version`).
+"""
 
 import os
 import sys
@@ -14,11 +19,13 @@ try:
 
         import grader.hidden  # noqa: F401
         import grader.preprocessors  # noqa: F401
+        from grader.course import cache_alembic_version
 
         try:
             import tensorflow  # noqa: F401  (the grader's reference code uses it)
         except ImportError:
             pass
+    cache_alembic_version()
 finally:
     sys.stderr.flush()
     os.dup2(_saved, 2)

@@ -41,7 +41,9 @@ def _chapters(values: list[str]) -> list[str]:
     return chosen
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser: a subcommand per step of the round, and the tools beside it. Every subcommand
+    that takes chapters takes one or more names, or `all`."""
     parser = argparse.ArgumentParser(
         prog="course-grade",
         description=__doc__,
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--due", help="due date, UTC, e.g. 2025-03-01T23:59:00Z")
     p = sub.add_parser("autograde", help="grade every submission, in parallel with --jobs")
-    p.add_argument("chapter")
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--jobs", type=int, default=1, help="students graded at once (default 1)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the config's 300)")
@@ -128,14 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         help="processes and threads per kernel (default: %(default)s)",
     )
     p = sub.add_parser("feedback", help="feedback HTML per student, hidden tests removed")
-    p.add_argument("chapter")
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p = sub.add_parser(
         "export", help="scores.csv, summary.csv and the Canvas and Moodle imports into exports/"
     )
     p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p.add_argument("--to", type=Path, help="folder for the CSV files")
     p = sub.add_parser("summary", help="print the class summary per graded part")
-    p.add_argument("chapters", nargs="+")
+    p.add_argument("chapters", nargs="+", help="chapter names, or 'all'")
     p = sub.add_parser("benchmark", help="grade a generated class; time --jobs 1 and 2")
     p.add_argument("--chapter", nargs="+", default=["01-kernels"])
     p.add_argument("--students", type=int, default=6)
@@ -213,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     verdict.add_argument("--accept", action="store_true", help="its new scores become manual")
     verdict.add_argument("--reject", action="store_true", help="the scores stay as they are")
     p.add_argument("--note", help="why, kept with the decision")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     course = args.course
     if args.db and args.command in {"benchmark", "selftest"}:
@@ -222,35 +229,43 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Gradebook of {course}: {set_db_url(course, args.db)}")
         except ValueError as error:
             parser.error(f"--db: {error}")
+    return COMMANDS[args.command](course, args, parser) or 0
 
-    if args.command == "release":
-        print(
-            f"Released into {course / 'release'}; zip for the LMS: "
-            f"{release(course, _chapters(args.chapters), args.zip)}"
-        )
-    elif args.command == "collect":
-        try:
-            ids, lms_roster = read_roster_file(args.roster, args.lms_id)
-        except ValueError as error:
-            raise SystemExit(f"roster not read, nothing collected: {error}") from None
-        report = collect(
-            course,
-            args.chapter,
-            args.source,
-            ids,
-            parse_time(args.due) if args.due else None,
-            lms_roster,
-        )
-        print(report.format())
-    elif args.command == "autograde":
-        limits = sandbox.Limits(int(args.memory_limit * 2**30), args.process_limit)
-        if not args.no_sandbox:
-            print(sandbox.format_availability())
-            print(f"Limits per kernel: {limits.describe()}")
+
+def _release(course: Path, args: argparse.Namespace, parser) -> int:
+    print(
+        f"Released into {course / 'release'}; zip for the LMS: "
+        f"{release(course, _chapters(args.chapters), args.zip)}"
+    )
+    return 0
+
+
+def _collect(course: Path, args: argparse.Namespace, parser) -> int:
+    try:
+        ids, lms_roster = read_roster_file(args.roster, args.lms_id)
+    except ValueError as error:
+        raise SystemExit(f"roster not read, nothing collected: {error}") from None
+    due = parse_time(args.due) if args.due else None
+    report = collect(course, args.chapter, args.source, ids, due, lms_roster)
+    print(report.format())
+    return 0
+
+
+def _autograde(course: Path, args: argparse.Namespace, parser) -> int:
+    """Each chapter in turn; exit 1 when any submission was not graded."""
+    chapters = _chapters(args.chapters)
+    limits = sandbox.Limits(int(args.memory_limit * 2**30), args.process_limit)
+    if not args.no_sandbox:
+        print(sandbox.format_availability())
+        print(f"Limits per kernel: {limits.describe()}")
+    status = 0
+    for chapter in chapters:
+        if len(chapters) > 1:
+            print(f"== {chapter}", flush=True)
         try:
             results = autograde(
                 course,
-                args.chapter,
+                chapter,
                 args.student,
                 args.jobs,
                 args.cell_timeout,
@@ -265,60 +280,70 @@ def main(argv: list[str] | None = None) -> int:
         except ClusterRefused as error:
             raise SystemExit(f"not graded: {error}") from None
         print(format_results(results))
-        print(format_summary_line(results))
-        return 0 if all(r.status in {"graded", "missing"} for r in results) else 1
-    elif args.command == "feedback":
-        return _feedback(course, args.chapter)
-    elif args.command == "export":
-        paths, notes = export_lms(course, _chapters(args.chapters), args.to)
-        for path in [*export(course, _chapters(args.chapters), args.to), *paths]:
-            print(f"wrote {path}")
-        for note in notes:
-            print(note)
-    elif args.command == "summary":
-        chapters = _chapters(args.chapters)
-        maxima = part_maxima(course, chapters)
-        rows, _ = policy_rows(course, chapters)  # with a late policy: `adjusted_total` too
-        print(format_summary(class_summary(rows, maxima)))
-        decisions = late_decisions(course, chapters)
-        if decisions is not None:
-            print(late_policy.format_decisions(decisions))
-    elif args.command == "benchmark":
-        try:
-            benchmark(
-                _chapters(args.chapter),
-                args.students,
-                args.jobs,
-                args.cell_timeout,
-                use_sandbox=not args.no_sandbox,
-                scheduler=_connection(args, course),
-            )
-        except ClusterRefused as error:
-            raise SystemExit(f"not graded: {error}") from None
-    elif args.command == "cluster-certs":
-        try:
-            written = make_certs(args.out or course / CERTS_DIR, args.hosts, args.force)
-        except ClusterRefused as error:
-            raise SystemExit(str(error)) from None
-        print("\n".join(f"wrote {path}" for path in written))
-    elif args.command == "publish":
-        try:
-            print(f"Published the student repository into {publish(args.dir, args.url)}")
-        except PublishError as error:
-            raise SystemExit(f"not published: {error}") from None
-    elif args.command == "selftest":
-        return _selftest(_chapters(args.chapters), args.jobs, args.sample)
-    elif args.command == "similarity":
-        _similarity(course, _chapters(args.chapters), args)
-    elif args.command == "report":
-        from grader.class_report import write_report
+        print(format_summary_line(results), flush=True)
+        if not all(r.status in {"graded", "missing"} for r in results):
+            status = 1
+    return status
 
-        for chapter in _chapters(args.chapters):
-            print(f"wrote {write_report(course, chapter, args.out)}")
-    elif args.command == "extend":
-        return _extend(course, args, parser)
-    elif args.command in {"regrade", "requests"}:
-        return _regrade(course, args, parser)
+
+def _export(course: Path, args: argparse.Namespace, parser) -> int:
+    chapters = _chapters(args.chapters)
+    paths, notes = export_lms(course, chapters, args.to)
+    for path in [*export(course, chapters, args.to), *paths]:
+        print(f"wrote {path}")
+    for note in notes:
+        print(note)
+    return 0
+
+
+def _summary(course: Path, args: argparse.Namespace, parser) -> int:
+    chapters = _chapters(args.chapters)
+    maxima = part_maxima(course, chapters)
+    rows, _ = policy_rows(course, chapters)  # with a late policy: `adjusted_total` too
+    print(format_summary(class_summary(rows, maxima)))
+    decisions = late_decisions(course, chapters)
+    if decisions is not None:
+        print(late_policy.format_decisions(decisions))
+    return 0
+
+
+def _benchmark(course: Path, args: argparse.Namespace, parser) -> int:
+    try:
+        benchmark(
+            _chapters(args.chapter),
+            args.students,
+            args.jobs,
+            args.cell_timeout,
+            use_sandbox=not args.no_sandbox,
+            scheduler=_connection(args, course),
+        )
+    except ClusterRefused as error:
+        raise SystemExit(f"not graded: {error}") from None
+    return 0
+
+
+def _cluster_certs(course: Path, args: argparse.Namespace, parser) -> int:
+    try:
+        written = make_certs(args.out or course / CERTS_DIR, args.hosts, args.force)
+    except ClusterRefused as error:
+        raise SystemExit(str(error)) from None
+    print("\n".join(f"wrote {path}" for path in written))
+    return 0
+
+
+def _publish(course: Path, args: argparse.Namespace, parser) -> int:
+    try:
+        print(f"Published the student repository into {publish(args.dir, args.url)}")
+    except PublishError as error:
+        raise SystemExit(f"not published: {error}") from None
+    return 0
+
+
+def _report(course: Path, args: argparse.Namespace, parser) -> int:
+    from grader.class_report import write_report
+
+    for chapter in _chapters(args.chapters):
+        print(f"wrote {write_report(course, chapter, args.out)}")
     return 0
 
 
@@ -376,7 +401,15 @@ def _regrade(course: Path, args: argparse.Namespace, parser: argparse.ArgumentPa
     return 0
 
 
-def _feedback(course: Path, chapter: str) -> int:
+def _feedback(course: Path, args: argparse.Namespace, parser) -> int:
+    """Every chapter in turn (`_feedback_pages`); exit 1 when a page could not be made."""
+    status = 0
+    for chapter in _chapters(args.chapters):
+        status = _feedback_pages(course, chapter) or status
+    return status
+
+
+def _feedback_pages(course: Path, chapter: str) -> int:
     """Every student's page that could be made; one line for each that could not (exit 1)."""
     try:
         pages = feedback(course, chapter)
@@ -419,11 +452,12 @@ def _connection(args: argparse.Namespace, course: Path) -> Connection | None:
     return cluster
 
 
-def _similarity(course: Path, chapters: list[str], args: argparse.Namespace) -> None:
+def _similarity(course: Path, args: argparse.Namespace, parser) -> int:
     """Each chapter's report and CSV; reads the submissions, writes nothing else."""
     from grader.similarity import analyse
     from grader.similarity_report import default_folder, format_summary, write_report
 
+    chapters = _chapters(args.chapters)
     for chapter in chapters:
         analysis = analyse(course, chapter, args.threshold, args.min_evidence)
         folder = default_folder(course, chapter)
@@ -432,22 +466,43 @@ def _similarity(course: Path, chapters: list[str], args: argparse.Namespace) -> 
         print(format_summary(analysis))
         for path in write_report(analysis, folder):
             print(f"wrote {path}")
+    return 0
 
 
-def _selftest(chapters: list[str], jobs: int, sample: bool = False) -> int:
+def _selftest(course: Path, args: argparse.Namespace, parser) -> int:
     import tempfile
 
     from grader.selftest import format_verdicts, selftest
 
     bad = 0
-    for chapter in chapters:
+    for chapter in _chapters(args.chapters):
         with tempfile.TemporaryDirectory(prefix="course-selftest-") as tmp:
-            verdicts = selftest(chapter, Path(tmp) / "course", jobs=jobs, sample=sample)
+            course = Path(tmp) / "course"
+            verdicts = selftest(chapter, course, jobs=args.jobs, sample=args.sample)
         print(format_verdicts(verdicts), flush=True)
         bad += sum(not v.ok for v in verdicts)
     print(f"{bad} unexpected scores" if bad else "Every fixture scored as expected.")
     return 1 if bad else 0
 
+
+# One function per subcommand, in the order of the round, then the tools beside it.
+COMMANDS = {
+    "release": _release,
+    "collect": _collect,
+    "autograde": _autograde,
+    "feedback": _feedback,
+    "export": _export,
+    "summary": _summary,
+    "extend": _extend,
+    "regrade": _regrade,
+    "requests": _regrade,
+    "report": _report,
+    "similarity": _similarity,
+    "selftest": _selftest,
+    "benchmark": _benchmark,
+    "cluster-certs": _cluster_certs,
+    "publish": _publish,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

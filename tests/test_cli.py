@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ OPTIONS = {
     "release": ["chapters", "--zip"],
     "collect": ["chapter", "source", "--roster", "--lms-id", "--due"],
     "autograde": [
-        "chapter",
+        "chapters",
         "--jobs",
         "--student",
         "--cell-timeout",
@@ -28,7 +29,7 @@ OPTIONS = {
         "--scheduler",
         "--regrade",
     ],
-    "feedback": ["chapter"],
+    "feedback": ["chapters"],
     "export": ["chapters", "--to"],
     "summary": ["chapters"],
     "benchmark": [
@@ -81,3 +82,34 @@ def test_chapters_are_checked_before_anything_runs(tmp_path):
     with pytest.raises(SystemExit, match=r"unknown chapters \['99-nothing'\]"):
         main(["--course", str(tmp_path / "course"), "export", "01-kernels", "99-nothing"])
     assert not (tmp_path / "course").exists()
+
+
+# Subcommands about one student's submission of one chapter, or one LMS export of one chapter.
+ONE_CHAPTER = {"collect", "extend", "regrade", "requests"}
+
+
+def test_every_subcommand_that_takes_chapters_takes_one_or_more_or_all():
+    """One convention (issue 30): a positional `chapters`, `nargs="+"`, 'all' in its help;
+    `benchmark --chapter` is its option's old name, kept for instructors' scripts."""
+    from grader.cli import COMMANDS, build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) == set(COMMANDS), "a subcommand without its function"
+    odd = []
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            if action.dest == "chapters":
+                if action.nargs != "+" or "'all'" not in (action.help or ""):
+                    odd.append(f"{name}: chapters nargs={action.nargs!r} help={action.help!r}")
+            elif action.dest == "chapter" and name not in ONE_CHAPTER | {"benchmark"}:
+                odd.append(f"{name} takes a single chapter")
+    assert not odd, odd
+
+
+def test_autograde_and_feedback_take_several_chapters_and_check_them_all_first(tmp_path, capsys):
+    for command in ("autograde", "feedback"):
+        with pytest.raises(SystemExit) as done:
+            main(["--course", str(tmp_path / "course"), command, "01-kernels", "99-nothing"])
+        assert "unknown chapters ['99-nothing']" in str(done.value)
+    assert not (tmp_path / "course" / "autograded").exists()

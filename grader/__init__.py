@@ -18,3 +18,55 @@ Beside the round: `selftest.py` (`selftest`), `benchmark.py`, `similarity.py` (i
 in `similarity_report.py`), `class_report.py` (`report`), `progress_line.py` (autograde's
 progress), `publish.py`.
 """
+
+# The round's steps in order and the modules of each; tests/test_layout.py holds it true: every
+# module of grader/ is listed once, and none imports a module of a later step.
+ROUND = {
+    "release": ("release", "student_notebooks", "publish"),
+    "collect": ("collect", "names"),
+    "autograde": (
+        "autograde",
+        "grade_pool",
+        "cluster",
+        "grade_task",
+        "rebuild",
+        "scan",
+        "nbgrader_run",
+        "sandbox",
+        "limits",
+        "kernel_side",
+        "warm_imports",
+        "hidden",
+        "remote",
+        "message_caps",
+        "failure_text",
+        "code_rules",
+        "task_data",
+        "judge",
+        "judge_launch",
+        "judge_protocol",
+        "judge_rules",
+        "judge_shapes",
+        "judge_stand_in",
+        "judge_tasks",
+        "judge_worker",
+        "preprocessors",
+        "gradebook_notes",
+        "grade_store",
+        "progress_line",
+    ),
+    "decide": ("late_policy", "regrade"),
+    "feedback": ("feedback", "feedback_decisions"),
+    "export": (
+        "export",
+        "lms",
+        "class_report",
+        "similarity",
+        "similarity_report",
+        "similarity_prints",
+    ),
+}
+# Used by every step: the repository's and the course folder's paths, notebooks, nbgrader's start.
+SHARED = ("paths", "course", "course_folder", "notebooks", "warm_start", "alembic_version")
+# Beside the round, using all of it: the console script, the self-test and the benchmark.
+TOOLS = ("cli", "selftest", "benchmark")

@@ -17,6 +17,7 @@ from typing import TextIO
 from grader import sandbox
 from grader.cluster import Connection, connection
 from grader.course import make_course, use_wal
+from grader.course_folder import CourseFolder
 from grader.grade_pool import grade_locally, grade_on_cluster
 from grader.grade_store import (
     LOG_NAME,
@@ -36,7 +37,7 @@ __all__ = ["LOG_NAME", "SANDBOX_DIR", "StudentResult", "autograde", "grade_stude
 
 def submitted_students(course: Path, chapter: str) -> list[str]:
     """Students with a folder for `chapter` under submitted/."""
-    return sorted(p.parent.name for p in (Path(course) / "submitted").glob(f"*/{chapter}"))
+    return CourseFolder(course).submitted_students(chapter)
 
 
 def autograde(

@@ -15,15 +15,15 @@ from pathlib import Path
 import nbformat
 
 from grader.autograde import autograde
+from grader.course_folder import CourseFolder
 from grader.notebooks import fill_answers
-from grader.paths import NOTEBOOK
 from grader.release import release
 from grader.selftest import load_fixtures, submit
 
 
 def make_class(course: Path, chapter: str, size: int) -> list[str]:
     """Submit `size` made-up notebooks for `chapter`: the chapter's fixtures, round robin."""
-    student_nb = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
+    student_nb = nbformat.read(CourseFolder(course).release(chapter), as_version=4)
     fixtures = load_fixtures(chapter)
     names = []
     for number in range(size):

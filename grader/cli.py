@@ -16,6 +16,7 @@ from grader.benchmark import benchmark
 from grader.cluster import CERTS_DIR, ClusterRefused, Connection, make_certs
 from grader.collect import collect, parse_time
 from grader.course import default_course, set_db_url
+from grader.course_folder import RELEASE, CourseFolder
 from grader.export import (
     class_summary,
     export,
@@ -233,10 +234,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _release(course: Path, args: argparse.Namespace, parser) -> int:
-    print(
-        f"Released into {course / 'release'}; zip for the LMS: "
-        f"{release(course, _chapters(args.chapters), args.zip)}"
-    )
+    zipped = release(course, _chapters(args.chapters), args.zip)
+    print(f"Released into {course / RELEASE}; zip for the LMS: {zipped}")
     return 0
 
 
@@ -411,21 +410,22 @@ def _feedback(course: Path, args: argparse.Namespace, parser) -> int:
 
 def _feedback_pages(course: Path, chapter: str) -> int:
     """Every student's page that could be made; one line for each that could not (exit 1)."""
+    pages_root = CourseFolder(course).feedback_root()
     try:
         pages = feedback(course, chapter)
     except FeedbackError as error:
         pages = error.pages
         for page, found in error.problems.items():
-            student = page.relative_to(course / "feedback").parts[0]
+            student = page.relative_to(pages_root).parts[0]
             print(
                 f"no feedback page for {student}: {', '.join(found)} (the page was deleted; "
                 "the other students' pages are kept)"
             )
         if error.failure:
             print(error.failure)
-        print(f"{len(pages)} feedback pages in {course / 'feedback'}")
+        print(f"{len(pages)} feedback pages in {pages_root}")
         return 1
-    print(f"{len(pages)} feedback pages in {course / 'feedback'}")
+    print(f"{len(pages)} feedback pages in {pages_root}")
     return 0
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader.course import gradebook, make_course, nbgrader
+from grader.course import gradebook, make_course
+from grader.course_folder import TIMESTAMP, CourseFolder
 from grader.names import gradebook_name
 from grader.paths import NOTEBOOK
+from grader.warm_start import nbgrader
 
 # The one pattern of a student id, for every source (LMS, tree, roster) and every command.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -31,7 +33,6 @@ LMS_NAME = re.compile(
     r"^(?P<student_id>[^_/]+)_(?:(?P<timestamp>\d{8}T\d{6}Z?)_)?(?P<file_id>exercises)"
     r"(?: \(\d+\))?\.ipynb$"
 )
-TIMESTAMP = "timestamp.txt"
 # A tree's own timestamp.txt may be the student's file: never read. The submission time of a
 # tree is the notebook's modification time as it lies in the tree (what the LMS download, the
 # unzip or the copy that made the tree recorded); an LMS export's is the time in its file name.
@@ -155,7 +156,7 @@ def _collect_tree(course: Path, chapter: str, source: Path, report: CollectRepor
             kind = _kind(folder.lstat().st_mode) or "a file, not a folder"
             report.refused.append(f"{name}/{chapter}: {kind}")
         else:
-            where, target = f"{name}/{chapter}", course / "submitted" / name / chapter
+            where, target = f"{name}/{chapter}", CourseFolder(course).submitted(name, chapter)
             files = _check_folder(folder, where, report)
             if NOTEBOOK not in files:
                 continue
@@ -235,15 +236,16 @@ def _collect_lms(course: Path, chapter: str, source: Path, report: CollectReport
             report.refused.append(f"{shown(newest.name)}: not collected ({error})")
             continue
         stamps[student] = stamp
-        target = course / "submitted" / student / chapter
+        target = CourseFolder(course).submitted(student, chapter)
         if target.exists():
             shutil.rmtree(target)
     if stamps:
         nbgrader(["zip_collect", chapter, "--force"], course)
-    lost = [s for s in stamps if not (course / "submitted" / s / chapter / NOTEBOOK).exists()]
+    folders = {s: CourseFolder(course).submitted(s, chapter) for s in stamps}
+    lost = [s for s in stamps if not (folders[s] / NOTEBOOK).exists()]
     if lost:
         raise RuntimeError(f"nbgrader zip_collect did not collect {lost}")
-    for folder in [archive.parent, *(course / "submitted" / s / chapter for s in stamps)]:
+    for folder in [archive.parent, *folders.values()]:
         for path in folder.rglob("*"):
             if path.is_file() and not path.is_symlink():
                 os.chmod(path, FILE_MODE)

@@ -21,6 +21,8 @@ from pathlib import Path
 import nbformat
 
 from grader import notebooks
+from grader.alembic_version import cache_alembic_version
+from grader.course_folder import SOURCE, CourseFolder
 from grader.paths import NOTEBOOK, REPO_ROOT, SOLUTIONS_DIR
 
 SECRET_MARKERS = ("CANARY", "BEGIN HIDDEN TESTS", "BEGIN SOLUTION")
@@ -30,8 +32,6 @@ POSTGRES_DRIVER = "postgresql+psycopg2"  # requirements.txt pins psycopg2-binary
 # nbgrader's course id: every assignment row refers to a course row, which nbgrader only creates
 # for a non-empty id. SQLite never checks that reference, PostgreSQL does. Gradebook's default.
 NBGRADER_COURSE_ID = "default_course"
-REBUILT = "rebuilt"  # submissions rebuilt from the source notebook; what nbgrader grades
-HIDDEN = "hidden"  # full instructor notebooks, hidden tests included
 # LMS export names: <student>_<UTC timestamp>_exercises.ipynb; nbgrader matches the full path.
 NBGRADER_REGEXP = (
     r".*[/\\](?P<student_id>[A-Za-z0-9][A-Za-z0-9.\-]{0,63})_"
@@ -137,7 +137,7 @@ def make_course(root: Path) -> Path:
         raise ValueError(f"expected a course folder outside the repository, got {root}")
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
-    (root / "source").mkdir(exist_ok=True)
+    (root / SOURCE).mkdir(exist_ok=True)
     shared = REPO_ROOT / "nbgrader_config.py"
     (root / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n"
@@ -180,45 +180,6 @@ def gradebook(course: Path):
     return Gradebook(db_url(course), NBGRADER_COURSE_ID)
 
 
-def nbgrader(args: list[str], course: Path, timeout: float | None = None) -> str:
-    """Run an nbgrader command in `course`; raise with its output when it fails.
-
-    Like every nbgrader run of the grader, it is forked by `grader.warm_start`, which has
-    imported nbgrader once for the whole process."""
-    from grader import warm_start  # not at the top: warm_start's server imports this module
-
-    code, output = warm_start.run(args, grading_env(), Path(course), timeout)
-    protect_gradebook(course)
-    if code != 0:
-        status = "timed out" if code is None else code
-        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed ({status}):\n{output}")
-    return output
-
-
-def cache_alembic_version() -> str:
-    """Ask `alembic heads` once for this process; nbgrader's later gradebooks reuse the answer.
-
-    nbgrader runs it in a subprocess for every new gradebook; the answer depends only on the
-    installed nbgrader's migrations."""
-    import nbgrader.api
-
-    asked = getattr(nbgrader.api.get_alembic_version, "answer", None)
-    if asked is None:
-        path = os.environ.get("PATH", "")
-        os.environ["PATH"] = f"{bin_dir()}{os.pathsep}{path}"  # nbgrader runs `alembic` by name
-        try:
-            asked = nbgrader.api.get_alembic_version()
-        finally:
-            os.environ["PATH"] = path
-
-        def get_alembic_version() -> str:
-            return asked
-
-        get_alembic_version.answer = asked
-        nbgrader.api.get_alembic_version = get_alembic_version
-    return asked
-
-
 def add_source(course: Path, chapter: str) -> Path:
     """Put a chapter's notebook into the course: `hidden/` in full, `source/` without hidden tests.
 
@@ -226,10 +187,10 @@ def add_source(course: Path, chapter: str) -> Path:
     visible tests alone; the hidden tests run in the grader's own process (`grader.hidden`).
     """
     full = nbformat.read(SOLUTIONS_DIR / chapter / NOTEBOOK, as_version=4)
-    hidden = Path(course) / HIDDEN / chapter / NOTEBOOK
+    hidden = CourseFolder(course).hidden(chapter)
     hidden.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(full, hidden)
-    target = Path(course) / "source" / chapter / NOTEBOOK
+    target = CourseFolder(course).source(chapter)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebooks.without_hidden_tests(full), target)
     return target
@@ -237,12 +198,12 @@ def add_source(course: Path, chapter: str) -> Path:
 
 def hidden_notebook(course: Path, chapter: str) -> nbformat.NotebookNode:
     """The full instructor notebook of a chapter (hidden tests included), for the grader only."""
-    return nbformat.read(Path(course) / HIDDEN / chapter / NOTEBOOK, as_version=4)
+    return nbformat.read(CourseFolder(course).hidden(chapter), as_version=4)
 
 
 def source_notebook(course: Path, chapter: str) -> nbformat.NotebookNode:
     """The chapter's notebook as nbgrader knows it: solutions, visible tests, no hidden tests."""
-    return nbformat.read(Path(course) / "source" / chapter / NOTEBOOK, as_version=4)
+    return nbformat.read(CourseFolder(course).source(chapter), as_version=4)
 
 
 def find_secrets(text: str) -> list[str]:

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from grader.collect import valid_student_id
 from grader.course import gradebook
-from grader.grade_task import TIMESTAMP, Chapter, GradeResult, Submission
+from grader.course_folder import TIMESTAMP, CourseFolder
+from grader.grade_task import Chapter, GradeResult, Submission
 from grader.gradebook_notes import part_names, record_outcome
 from grader.nbgrader_run import StudentResult
 from grader.paths import NOTEBOOK
@@ -49,7 +50,7 @@ def read_submission(course: Path, chapter: str, student: str) -> Submission | Gr
     Missing, not a regular file (a symlink, a folder) and an invalid student id are decided
     here; a notebook set aside as unreadable by an earlier run is sent again as it is.
     """
-    folder = Path(course) / "submitted" / student / chapter
+    folder = CourseFolder(course).submitted(student, chapter)
     path = folder / NOTEBOOK
     outcome = StudentResult(student, chapter, "graded")
     if not valid_student_id(student):
@@ -111,14 +112,14 @@ def commit(
     if result.scores is not None:
         _write_grades(course, chapter, outcome.student, result)
     if outcome.status != "missing" and valid_student_id(outcome.student):
-        graded = course / "autograded" / outcome.student / chapter
+        graded = CourseFolder(course).autograded(outcome.student, chapter)
         shutil.rmtree(graded, ignore_errors=True)
         if result.notebook is not None:
             graded.mkdir(parents=True)
             (graded / NOTEBOOK).write_bytes(result.notebook)
             if submission is not None and submission.timestamp is not None:
                 (graded / TIMESTAMP).write_bytes(submission.timestamp)
-    submitted = course / "submitted" / outcome.student / chapter / NOTEBOOK
+    submitted = CourseFolder(course).submitted(outcome.student, chapter) / NOTEBOOK
     if outcome.status == "corrupt" and submitted.is_file() and not submitted.is_symlink():
         submitted.replace(submitted.with_name(NOTEBOOK + ".corrupt"))  # kept for the record
     if outcome.status != "missing" and valid_student_id(outcome.student):

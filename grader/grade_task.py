@@ -28,14 +28,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from grader import sandbox, warm_start
-from grader.course import HIDDEN, db_url, gradebook, grading_env, make_course
+from grader import sandbox
+from grader.course import db_url, gradebook, make_course
+from grader.course_folder import HIDDEN, RELEASE, SOURCE, TIMESTAMP, CourseFolder
 from grader.nbgrader_run import SANDBOX_DIR, StudentResult, grade_student
 from grader.paths import NOTEBOOK, REPO_ROOT
+from grader.warm_start import nbgrader
 
 CODE_DIRS = ("grader", "helpers")  # what grades: its code is part of the grader version
 CODE_FILES = ("nbgrader_config.py",)
-TIMESTAMP = "timestamp.txt"
 
 
 class GraderMismatch(RuntimeError):
@@ -58,9 +59,9 @@ class Chapter:
 
     @classmethod
     def from_course(cls, course: Path, name: str, duedate: str | None = None) -> Chapter:
-        course = Path(course)
-        read = lambda folder: (course / folder / name / NOTEBOOK).read_bytes()  # noqa: E731
-        return cls(name, read("source"), read("release"), read(HIDDEN), duedate)
+        folder = CourseFolder(course)
+        source, release = folder.source(name).read_bytes(), folder.release(name).read_bytes()
+        return cls(name, source, release, folder.hidden(name).read_bytes(), duedate)
 
     def digest(self) -> str:
         parts = [self.name.encode(), self.source, self.release, self.hidden]
@@ -154,7 +155,7 @@ def grade_submission(
         outcome.settings, outcome.worker = settings.digest(), socket.gethostname()
         result = GradeResult(outcome, workdir=str(course))
         _read_gradebook(course, chapter.name, submission.student, result)
-        graded = course / "autograded" / submission.student / chapter.name / NOTEBOOK
+        graded = CourseFolder(course).autograded(submission.student, chapter.name) / NOTEBOOK
         result.notebook = graded.read_bytes() if graded.is_file() else None
         log = course / "logs" / chapter.name / f"{submission.student}.log"
         result.log = log.read_text(errors="replace") if log.is_file() else ""
@@ -194,8 +195,8 @@ def _task_course(root: Path, chapter: Chapter, submission: Submission, settings)
     if not url.startswith("sqlite:///" + str(course)):
         raise RuntimeError(f"a task's gradebook must be its own SQLite file, not {url}")
     for folder, data in (
-        ("source", chapter.source),
-        ("release", chapter.release),
+        (SOURCE, chapter.source),
+        (RELEASE, chapter.release),
         (HIDDEN, chapter.hidden),
     ):
         path = course / folder / chapter.name / NOTEBOOK
@@ -203,7 +204,7 @@ def _task_course(root: Path, chapter: Chapter, submission: Submission, settings)
         path.write_bytes(data)
     (course / "gradebook.db").write_bytes(_template_gradebook(chapter))
     (course / "gradebook.db").chmod(0o600)
-    submitted = course / "submitted" / submission.student / chapter.name
+    submitted = CourseFolder(course).submitted(submission.student, chapter.name)
     submitted.mkdir(parents=True)
     (submitted / NOTEBOOK).write_bytes(submission.notebook)
     if submission.timestamp is not None:
@@ -224,13 +225,10 @@ def _template_gradebook(chapter: Chapter) -> bytes:
         if key not in _templates:
             with tempfile.TemporaryDirectory(prefix="course-grade-template-") as tmp:
                 course = make_course(Path(tmp) / "course")
-                path = course / "source" / chapter.name / NOTEBOOK
+                path = CourseFolder(course).source(chapter.name)
                 path.parent.mkdir(parents=True)
                 path.write_bytes(chapter.source)
-                argv = ["generate_assignment", chapter.name, "--force"]
-                code, output = warm_start.run(argv, grading_env(), course, 600)
-                if code != 0:
-                    raise RuntimeError(f"nbgrader generate_assignment failed:\n{output[-3000:]}")
+                nbgrader(["generate_assignment", chapter.name, "--force"], course, 600)
                 if chapter.duedate:
                     due = datetime.fromisoformat(chapter.duedate)
                     with gradebook(course) as gb:

@@ -8,13 +8,14 @@ import nbformat
 from nbgrader.api import MissingEntry
 
 from grader.course import gradebook
+from grader.course_folder import CourseFolder
 from grader.notebooks import grade_id, is_answer_cell, is_test_cell
 from grader.paths import NOTEBOOK
 
 
 def part_names(course: Path, chapter: str) -> list[str]:
     """The grade ids of a chapter's graded parts (its test cells), from the source notebook."""
-    source = nbformat.read(Path(course) / "source" / chapter / NOTEBOOK, as_version=4)
+    source = nbformat.read(CourseFolder(course).source(chapter), as_version=4)
     return [grade_id(c) for c in source.cells if is_test_cell(c)]
 
 
@@ -38,7 +39,7 @@ def record_outcome(course: Path, result) -> bool:
     """
     notes = [f"status {result.status}: {result.message}"] if result.status != "graded" else []
     notes += result.flags
-    source = nbformat.read(Path(course) / "source" / result.chapter / NOTEBOOK, as_version=4)
+    source = nbformat.read(CourseFolder(course).source(result.chapter), as_version=4)
     first_answer = next(grade_id(c) for c in source.cells if is_answer_cell(c))
     with gradebook(course) as gb:
         try:

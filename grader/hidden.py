@@ -28,7 +28,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from grader import failure_text, message_caps, notebooks, remote
-from grader.course import HIDDEN
+from grader.course_folder import CourseFolder
 from grader.failure_text import failure_output
 from grader.judge import Judge
 from grader.remote import ForgedReply, KernelLink
@@ -39,7 +39,8 @@ FORGED_NOTE = "(not a reply the grader's code sends: flagged for review)"
 
 
 def hidden_source(course_root: Path, assignment: str, notebook: str) -> nbformat.NotebookNode:
-    return nbformat.read(Path(course_root) / HIDDEN / assignment / f"{notebook}.ipynb", 4)
+    path = CourseFolder(course_root).hidden(assignment).with_name(f"{notebook}.ipynb")
+    return nbformat.read(path, 4)
 
 
 def _preload_tensorflow(source: nbformat.NotebookNode) -> None:

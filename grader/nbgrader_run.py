@@ -17,7 +17,8 @@ import nbformat
 
 from grader import sandbox, warm_start
 from grader.collect import valid_student_id
-from grader.course import REBUILT, bin_dir, db_url, gradebook, grading_env
+from grader.course import bin_dir, db_url, gradebook, grading_env
+from grader.course_folder import REBUILT, TIMESTAMP, CourseFolder
 from grader.gradebook_notes import part_names, record_outcome, zero_parts
 from grader.hidden import forged_parts
 from grader.paths import NOTEBOOK
@@ -134,9 +135,10 @@ def _grade_student(
         command.append(f"--Execute.timeout={int(cell_timeout)}")
     command += extra_args or []
     run_nbgrader(command, course, chapter, student, notebook_timeout, retries, result, extra_env)
-    graded = course / "autograded" / student / chapter / NOTEBOOK
+    folder = CourseFolder(course)
+    graded = folder.autograded(student, chapter) / NOTEBOOK
     if nb is not None:
-        release = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
+        release = nbformat.read(folder.release(chapter), as_version=4)
         result.flags += [f"tampered {note}" for note in tampering(nb, release)]
         rebuilt = nbformat.read(course / REBUILT / student / chapter / NOTEBOOK, as_version=4)
         result.flags += [f"code {flag}" for flag in scan_code(rebuilt)]
@@ -173,7 +175,8 @@ def prepare_submission(
 
     Returns the submission as read (None when missing or unreadable; `result` says which).
     """
-    submitted = course / "submitted" / student / chapter / NOTEBOOK
+    folder = CourseFolder(course)
+    submitted = folder.submitted(student, chapter) / NOTEBOOK
     target = course / REBUILT / student / chapter
     shutil.rmtree(target, ignore_errors=True)
     if submitted.is_symlink() or (submitted.exists() and not submitted.is_file()):
@@ -192,14 +195,14 @@ def prepare_submission(
         result.status, result.message = "corrupt", f"{student}: {submitted}: {problem}"
         return None
     nb = nbformat.read(submitted, as_version=4)
-    release = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
+    release = nbformat.read(folder.release(chapter), as_version=4)
     rebuilt, mismatches = rebuild(nb, release)
     result.flags += [f"structure {note}" for note in mismatches]
     target.mkdir(parents=True, mode=0o700)
     nbformat.write(rebuilt, target / NOTEBOOK)
-    stamp = submitted.parent / "timestamp.txt"
+    stamp = submitted.parent / TIMESTAMP
     if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
-        (target / "timestamp.txt").write_text(stamp.read_text(errors="replace"))
+        (target / TIMESTAMP).write_text(stamp.read_text(errors="replace"))
     return nb
 
 

@@ -38,7 +38,7 @@ KERNEL_CODE = Path(kernel_side.__file__).read_text()
 # of "{}" costs Python ~2 GB once decoded); a part's replies together stop at MAX_PART_BYTES.
 MAX_MESSAGE_BYTES = message_caps.MAX_FRAME_BYTES
 MAX_REPLY_BYTES = 16 * 2**20
-MAX_STRUCTURE = 100_000
+MAX_STRUCTURE = message_caps.MAX_STRUCTURE
 MAX_PART_BYTES = 64 * 2**20
 BUILTIN_ERRORS = {
     name

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import db_url, make_course
+from grader.course_folder import CourseFolder
 from grader.notebooks import fill_answers, solution_answers
 from grader.paths import NOTEBOOK, SOLUTIONS_DIR, wrong_answers_file
 
@@ -16,7 +17,7 @@ OUTPUT_PART = "output shows: "  # a verdict on printed text rather than on a gra
 
 def submit(course: Path, chapter: str, student: str, nb: nbformat.NotebookNode) -> Path:
     """Place a student's notebook where `nbgrader autograde` looks for it."""
-    target = Path(course) / "submitted" / student / chapter / NOTEBOOK
+    target = CourseFolder(course).submitted(student, chapter) / NOTEBOOK
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
     return target
@@ -169,7 +170,7 @@ def selftest(chapter: str, course: Path, jobs: int = 2, sample: bool = False) ->
 
     course = make_course(Path(course))
     release(course, [chapter])
-    student_nb = nbformat.read(course / "release" / chapter / NOTEBOOK, as_version=4)
+    student_nb = nbformat.read(CourseFolder(course).release(chapter), as_version=4)
     fixtures = load_fixtures(chapter, sample=sample)
     for fixture in fixtures:
         nb = student_nb if fixture.answers is None else fill_answers(student_nb, fixture.answers)
@@ -182,7 +183,7 @@ def selftest(chapter: str, course: Path, jobs: int = 2, sample: bool = False) ->
     verdicts = []
     for fixture in (f for f in fixtures if f.shows):
         graded = nbformat.read(
-            course / "autograded" / fixture.student / chapter / NOTEBOOK, as_version=4
+            CourseFolder(course).autograded(fixture.student, chapter) / NOTEBOOK, as_version=4
         )
         printed = "".join(
             output.get("text", "")

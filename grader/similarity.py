@@ -36,8 +36,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader.autograde import submitted_students
 from grader.collect import valid_student_id
+from grader.course_folder import CourseFolder
 from grader.notebooks import grade_id, is_answer_cell, is_test_cell
 from grader.paths import CHAPTERS_DIR, NOTEBOOK
 from grader.rebuild import rebuild
@@ -132,7 +132,7 @@ def boilerplate_code(release: nbformat.NotebookNode) -> str:
 def read_answers(course: Path, chapter: str, release: nbformat.NotebookNode):
     """{student: {answer cell: source}} as the grader would grade it, and the unread ones."""
     answers, skipped = {}, []
-    for student in submitted_students(course, chapter):
+    for student in CourseFolder(course).submitted_students(chapter):
         path = Path(course) / "submitted" / student / chapter / NOTEBOOK
         if not valid_student_id(student):
             skipped.append(f"{student!r}: not a valid student id")

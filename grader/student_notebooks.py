@@ -10,8 +10,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import add_source, nbgrader
+from grader.course import add_source
 from grader.paths import NOTEBOOK
+from grader.warm_start import nbgrader
 
 HEADER_ID = "generated-header"
 

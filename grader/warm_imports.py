@@ -3,7 +3,7 @@ TensorFlow, with TensorFlow's start-up messages kept off the instructor's termin
 
 nbgrader asks `alembic heads`, in a process of its own (about 2 s of CPU on an idle machine),
 each time it makes a gradebook; the answer depends only on the installed nbgrader, so the
-server asks once and its children reuse the answer (`grader.course.cache_alembic_version`).
+server asks once and its children reuse the answer (`grader.alembic_version`).
 """
 
 import os
@@ -19,7 +19,7 @@ try:
 
         import grader.hidden  # noqa: F401
         import grader.preprocessors  # noqa: F401
-        from grader.course import cache_alembic_version
+        from grader.alembic_version import cache_alembic_version
 
         try:
             import tensorflow  # noqa: F401  (the grader's reference code uses it)

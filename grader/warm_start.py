@@ -92,6 +92,21 @@ def run_measured(
     return code, output, peak
 
 
+def nbgrader(args: list[str], course: Path, timeout: float | None = None) -> str:
+    """Run an nbgrader command in `course`; raise with its output when it fails.
+
+    Like every nbgrader run of the grader, it is forked by this module's server, which has
+    imported nbgrader once for the whole process."""
+    from grader.course import grading_env, protect_gradebook
+
+    code, output = run(args, grading_env(), Path(course), timeout)
+    protect_gradebook(course)
+    if code != 0:
+        status = "timed out" if code is None else code
+        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed ({status}):\n{output}")
+    return output
+
+
 def _wait(pid: int, timeout: float | None) -> bool:
     """Whether process `pid` (not our child) ended within `timeout` seconds."""
     try:

@@ -21,13 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.course import gradebook, make_course
-from grader.course_folder import TIMESTAMP, CourseFolder
+from grader.course_folder import (  # noqa: F401  (a student id: collect checks it first)
+    ID_RULE,
+    STUDENT_ID,
+    TIMESTAMP,
+    CourseFolder,
+    valid_student_id,
+)
 from grader.names import gradebook_name
 from grader.paths import NOTEBOOK
 from grader.warm_start import nbgrader
 
-# The one pattern of a student id, for every source (LMS, tree, roster) and every command.
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # The id is what comes before the first "_" (nbgrader's zip_collect pattern has no "_" in it).
 LMS_NAME = re.compile(
     r"^(?P<student_id>[^_/]+)_(?:(?P<timestamp>\d{8}T\d{6}Z?)_)?(?P<file_id>exercises)"
@@ -38,12 +42,6 @@ LMS_NAME = re.compile(
 # unzip or the copy that made the tree recorded); an LMS export's is the time in its file name.
 TREE_TIME = "not read (a student can write it): the notebook's file time is the submission time"
 FILE_MODE = 0o600
-ID_RULE = "1-64 of A-Z a-z 0-9 . _ -, a letter or digit first, no '..'"
-
-
-def valid_student_id(text: object) -> bool:
-    """Whether `text` may name a student: `STUDENT_ID`, and no '..' anywhere in it."""
-    return isinstance(text, str) and bool(STUDENT_ID.fullmatch(text)) and ".." not in text
 
 
 def shown(text: str) -> str:

@@ -16,6 +16,7 @@ a folder name written as a string anywhere else in `grader/`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,15 @@ AUTOGRADED = "autograded"
 FEEDBACK = "feedback"
 EXPORTS = "exports"
 TIMESTAMP = "timestamp.txt"  # the submission's time, beside it in submitted/ and autograded/
+# A student id names the student's folders: the one pattern, for every source (LMS, tree,
+# roster) and every command.
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ID_RULE = "1-64 of A-Z a-z 0-9 . _ -, a letter or digit first, no '..'"
+
+
+def valid_student_id(text: object) -> bool:
+    """Whether `text` may name a student: `STUDENT_ID`, and no '..' anywhere in it."""
+    return isinstance(text, str) and bool(STUDENT_ID.fullmatch(text)) and ".." not in text
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from grader.collect import valid_student_id
 from grader.course import gradebook
-from grader.course_folder import TIMESTAMP, CourseFolder
+from grader.course_folder import TIMESTAMP, CourseFolder, valid_student_id
 from grader.grade_task import Chapter, GradeResult, Submission
 from grader.gradebook_notes import part_names, record_outcome
 from grader.nbgrader_run import StudentResult

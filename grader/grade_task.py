@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import shutil
 import socket
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from grader import sandbox
 from grader.course import db_url, gradebook, make_course
 from grader.course_folder import HIDDEN, RELEASE, SOURCE, TIMESTAMP, CourseFolder
-from grader.nbgrader_run import SANDBOX_DIR, StudentResult, grade_student
+from grader.nbgrader_run import SANDBOX_DIR, Settings, StudentResult, grade_student
 from grader.paths import NOTEBOOK, REPO_ROOT
 from grader.warm_start import nbgrader
 
@@ -81,21 +80,6 @@ class Submission:
         return _sha256(self.notebook, b"\0", self.timestamp or b"")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """How to grade: time limits, the sandbox and its limits."""
-
-    cell_timeout: int | None = None
-    notebook_timeout: float | None = None
-    use_sandbox: bool = True
-    memory_bytes: int = sandbox.Limits().memory_bytes
-    processes: int = sandbox.Limits().processes
-    part_timeout: int = 120  # seconds for all the grader's tests of one part
-
-    def digest(self) -> str:
-        return _sha256(json.dumps(asdict(self), sort_keys=True).encode())[:16]
-
-
 @dataclass
 class GradeResult:
     """What grading one submission gave: the outcome, and what nbgrader wrote per part."""
@@ -141,16 +125,7 @@ def grade_submission(
     tmp = Path(tempfile.mkdtemp(prefix="course-grade-task-"))
     try:
         course = _task_course(tmp / "course", chapter, submission, settings)
-        outcome = grade_student(
-            course,
-            chapter.name,
-            submission.student,
-            settings.cell_timeout,
-            settings.notebook_timeout,
-            use_sandbox=settings.use_sandbox,
-            limits=sandbox.Limits(settings.memory_bytes, settings.processes),
-            part_timeout=settings.part_timeout,
-        )
+        outcome = grade_student(course, chapter.name, submission.student, settings)
         outcome.sha256, outcome.grader_version = submission.sha256, version
         outcome.settings, outcome.worker = settings.digest(), socket.gethostname()
         result = GradeResult(outcome, workdir=str(course))

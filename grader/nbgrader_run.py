@@ -7,16 +7,16 @@ folder on whichever machine grades the submission.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import time
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from grader import sandbox, warm_start
-from grader.collect import valid_student_id
 from grader.course import bin_dir, db_url, gradebook, grading_env
 from grader.course_folder import REBUILT, TIMESTAMP, CourseFolder
 from grader.gradebook_notes import part_names, record_outcome, zero_parts
@@ -30,6 +30,23 @@ SANDBOX_DIR = "sandbox-kernel"  # JUPYTER_PATH folder of the course-sandbox kern
 # reference solutions take at most ~2 minutes; a function that sleeps on every call must not
 # hold a grading slot for an hour (300 s per cell times every cell).
 DEFAULT_NOTEBOOK_TIMEOUT = 900
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to grade: time limits, the sandbox and its limits (one object, from the command line
+    to the nbgrader run; its digest is part of what a kept result is kept under)."""
+
+    cell_timeout: int | None = None
+    notebook_timeout: float | None = None
+    use_sandbox: bool = True
+    memory_bytes: int = sandbox.Limits().memory_bytes
+    processes: int = sandbox.Limits().processes
+    part_timeout: int = 120  # seconds for all the grader's tests of one part
+
+    def digest(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(text).hexdigest()[:16]
 
 
 @dataclass
@@ -54,48 +71,23 @@ class StudentResult:
     reused: bool = False  # True: kept from an earlier run, not graded again
 
 
-def grade_student(
-    course: Path,
-    chapter: str,
-    student: str,
-    cell_timeout: int | None = None,
-    notebook_timeout: float | None = None,
-    retries: int = 2,
-    use_sandbox: bool = False,
-    limits: sandbox.Limits | None = None,
-    part_timeout: int | None = None,
-) -> StudentResult:
+def grade_student(course: Path, chapter: str, student: str, settings: Settings) -> StudentResult:
     """Autograde one student's notebook in its own nbgrader process, then check the result.
 
-    With `use_sandbox` the kernel runs in the grading sandbox (`grader.sandbox`), as a uid of
-    its own, under `limits`; the course folder must hold the kernel spec (`autograde` puts it).
+    With `settings.use_sandbox` the kernel runs in the grading sandbox (`grader.sandbox`), as a
+    uid of its own, under the settings' limits; the course folder must hold the kernel spec
+    (`grader.grade_task` puts it there).
     """
-    notebook_timeout = notebook_timeout or DEFAULT_NOTEBOOK_TIMEOUT
-    per_part = [f"--ExecuteAndGrade.part_timeout={int(part_timeout)}"] if part_timeout else []
-    if not use_sandbox:  # no walls for the kernel, none for the judge either (said, not hidden)
-        return _grade_student(
-            course,
-            chapter,
-            student,
-            cell_timeout,
-            notebook_timeout,
-            retries,
-            extra_args=[*per_part, "--ExecuteAndGrade.judge_walls=False"],
-        )
-    isolate = sandbox.full_isolation()
+    per_part = [f"--ExecuteAndGrade.part_timeout={int(settings.part_timeout)}"]
+    if not settings.use_sandbox:  # no walls for the kernel, none for the judge (said, not hidden)
+        walls_off = [*per_part, "--ExecuteAndGrade.judge_walls=False"]
+        return _grade_student(course, chapter, student, settings, {}, walls_off)
+    limits = sandbox.Limits(settings.memory_bytes, settings.processes)
     hidden = sandbox.default_hidden(course)
-    with sandbox.Slot(hidden, limits or sandbox.Limits(), isolate) as place:
+    with sandbox.Slot(hidden, limits, sandbox.full_isolation()) as place:
         extra = {**place.env(), "JUPYTER_PATH": str(Path(course) / SANDBOX_DIR)}
-        result = _grade_student(
-            course,
-            chapter,
-            student,
-            cell_timeout,
-            notebook_timeout,
-            retries,
-            extra_env=extra,
-            extra_args=[*per_part, *place.nbgrader_args()],
-        )
+        arguments = [*per_part, *place.nbgrader_args()]
+        result = _grade_student(course, chapter, student, settings, extra, arguments)
     result.kernel_peaks = place.peaks
     result.sandbox_uid = place.uid
     return result
@@ -105,23 +97,17 @@ def _grade_student(
     course: Path,
     chapter: str,
     student: str,
-    cell_timeout: int | None,
-    notebook_timeout: float | None,
-    retries: int,
-    extra_env: dict[str, str] | None = None,
-    extra_args: list[str] | None = None,
+    settings: Settings,
+    extra_env: dict[str, str],
+    extra_args: list[str],
 ) -> StudentResult:
     course = Path(course)
     start = time.perf_counter()
     result = StudentResult(student, chapter, "graded")
-    if not valid_student_id(student):
-        result.status, result.message = "error", f"{student!r} is not a valid student id: skipped"
-        return result
     nb = prepare_submission(course, chapter, student, result)
     if result.status == "corrupt":
         # nbgrader cannot read it: record a zero for every part, without running anything.
-        with gradebook(course) as gb, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLAlchemy chatter on re-creating a submission
+        with gradebook(course) as gb:
             gb.update_or_create_student(student)
             gb.update_or_create_submission(chapter, student)
         zero_parts(course, chapter, student, list(part_names(course, chapter)))
@@ -131,10 +117,11 @@ def _grade_student(
     command = [str(bin_dir() / "nbgrader"), "autograde", chapter, "--force"]
     command += ["--student", student, "--CourseDirectory.db_url=" + db_url(course)]
     command.append(f"--CourseDirectory.submitted_directory={REBUILT}")
-    if cell_timeout:
-        command.append(f"--Execute.timeout={int(cell_timeout)}")
-    command += extra_args or []
-    run_nbgrader(command, course, chapter, student, notebook_timeout, retries, result, extra_env)
+    if settings.cell_timeout:
+        command.append(f"--Execute.timeout={int(settings.cell_timeout)}")
+    command += extra_args
+    notebook_timeout = settings.notebook_timeout or DEFAULT_NOTEBOOK_TIMEOUT
+    run_nbgrader(command, course, chapter, student, notebook_timeout, result, extra_env)
     folder = CourseFolder(course)
     graded = folder.autograded(student, chapter) / NOTEBOOK
     if nb is not None:
@@ -173,25 +160,17 @@ def prepare_submission(
 ) -> nbformat.NotebookNode | None:
     """Check the submitted notebook and write its rebuilt copy, which nbgrader grades.
 
-    Returns the submission as read (None when missing or unreadable; `result` says which).
+    The submission is the task's own regular file (`grader.grade_task` wrote it; whether the
+    student's file was missing, a symlink or an invalid id was decided before, by
+    `grader.grade_store.read_submission`). Returns it as read, or None when it is not a
+    notebook nbgrader can read (`result` then says "corrupt").
     """
     folder = CourseFolder(course)
     submitted = folder.submitted(student, chapter) / NOTEBOOK
     target = course / REBUILT / student / chapter
     shutil.rmtree(target, ignore_errors=True)
-    if submitted.is_symlink() or (submitted.exists() and not submitted.is_file()):
-        result.status, result.message = "corrupt", f"{student}: {submitted}: not a regular file"
-        return None
-    if not submitted.exists():
-        if (submitted.parent / (NOTEBOOK + ".corrupt")).exists():
-            result.status, result.message = "corrupt", f"{student}: {submitted}: unreadable before"
-        else:
-            result.status, result.message = "missing", f"{student}: {submitted} was not submitted"
-        return None
     problem = notebook_problem(submitted)
-    if problem:
-        # Keep the file for the record, and score every part zero.
-        submitted.replace(submitted.with_name(NOTEBOOK + ".corrupt"))
+    if problem:  # every part scores zero; the instructor's copy is set aside at commit
         result.status, result.message = "corrupt", f"{student}: {submitted}: {problem}"
         return None
     nb = nbformat.read(submitted, as_version=4)
@@ -206,14 +185,22 @@ def prepare_submission(
     return nb
 
 
-def run_nbgrader(command, course, chapter, student, notebook_timeout, retries, result, extra_env):
+def run_nbgrader(
+    command: list[str],
+    course: Path,
+    chapter: str,
+    student: str,
+    notebook_timeout: float,
+    result: StudentResult,
+    extra_env: dict[str, str],
+) -> None:
     """Run one `nbgrader autograde --student` process.
 
     Its gradebook is the task's own SQLite file with one writer, so a failure is never retried:
     a decision is never taken from the text of a log that a kernel could once write into.
     """
     code, output, result.grader_peak = warm_start.run_measured(
-        command[1:], grading_env(**(extra_env or {})), course, notebook_timeout
+        command[1:], grading_env(**extra_env), course, notebook_timeout
     )
     if code is None:
         result.status = "time limit"

@@ -36,8 +36,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.collect import valid_student_id
-from grader.course_folder import CourseFolder
+from grader.course_folder import CourseFolder, valid_student_id
 from grader.notebooks import grade_id, is_answer_cell, is_test_cell
 from grader.paths import CHAPTERS_DIR, NOTEBOOK
 from grader.rebuild import rebuild

@@ -41,11 +41,15 @@ def text(value) -> str:
 
 
 def _when(value: datetime | str | None) -> str:
+    """A time as `2026-02-27 23:59:00+01:00` (to the second, its offset kept)."""
     if value is None:
         return "none"
     if isinstance(value, str):
-        return text(value.replace("T", " "))
-    return text(value.isoformat(sep=" "))
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return text(value)
+    return text(value.replace(microsecond=0).isoformat(sep=" "))
 
 
 def _num(value: float | None) -> str:

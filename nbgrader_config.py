@@ -25,28 +25,14 @@ c.Execute.iopub_timeout = 30
 # A deleted test cell is put back from the gradebook instead of leaving the part ungraded.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback never shows hidden tests (plain nbgrader prints them, jupyter/nbgrader#917): the
-# course's preprocessor removes the hidden-test regions and the tracebacks that quote them.
-from grader.feedback import FEEDBACK_PREPROCESSORS  # noqa: E402  (their one definition)
+# Both pipelines, in order, are written once in grader/pipelines.py.
+from grader.pipelines import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS  # noqa: E402
 
 c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
 # Feedback pages are safe to open: no script, event handler or active content from a student.
 c.HTMLExporter.sanitize_html = True
 
-# Autograding as nbgrader does it, with two changes. `grader.hidden.ExecuteAndGrade` runs the
-# notebook like nbgrader's Execute, then runs every test cell's visible and hidden tests in the
-# grader's own process against the live kernel: the verdict is never the kernel's. The course's
-# output cap replaces LimitOutput: a million printed lines or one 100 MB line leaves a small
-# autograded notebook.
-c.Autograde.autograde_preprocessors = [
-    "grader.hidden.ExecuteAndGrade",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "grader.preprocessors.CapOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
+c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
 # The grader's verdicts are in once the last cell ran: stop the kernel at once instead of
 # waiting for its atexit hooks (TensorFlow's take about a second and a half per submission).
 c.ExecuteAndGrade.shutdown_kernel = "immediate"

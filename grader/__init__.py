@@ -51,6 +51,7 @@ ROUND = {
         "judge_tasks",
         "judge_worker",
         "preprocessors",
+        "pipelines",
         "gradebook_notes",
         "grade_store",
         "progress_line",

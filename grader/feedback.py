@@ -16,21 +16,17 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 
-from grader.course import bin_dir, find_secrets, grading_env, make_course, protect_gradebook
-from grader.paths import NOTEBOOK, REPO_ROOT
+from grader.course import find_secrets, make_course
+from grader.course_folder import CourseFolder
+from grader.paths import NOTEBOOK
+from grader.pipelines import FEEDBACK_PREPROCESSORS
+from grader.warm_start import nbgrader
 
-FEEDBACK_PREPROCESSORS = [
-    "nbgrader.preprocessors.GetGrades",
-    "grader.preprocessors.HideHiddenTests",
-    "grader.preprocessors.SanitizeFeedback",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
 MAX_PAGE_BYTES = 4_000_000  # SanitizeFeedback keeps 2 MB of outputs a notebook
 PAGE_MODE = 0o644  # pages are for the students; the course folder around them stays 0700
 FORBIDDEN_TAGS = {"iframe", "frame", "frameset", "object", "embed", "applet", "base", "form"}
@@ -73,25 +69,13 @@ def feedback(course: Path, chapter: str) -> FeedbackPages:
     from grader.feedback_decisions import annotate  # not at the top: nbgrader's config imports us
 
     course = make_course(course)
-    # nbgrader imports the course's preprocessors by name: the repository must be importable.
-    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    env = grading_env(PYTHONPATH=path)
-    result = subprocess.run(
-        [str(bin_dir() / "nbgrader"), *feedback_args(chapter)],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    protect_gradebook(course)
-    annotate(course, chapter)  # the late policy's outcome and regrade decisions; checked below
     failure = ""
-    if result.returncode != 0:
-        failure = (
-            f"`nbgrader generate_feedback` failed ({result.returncode}):\n"
-            + (result.stdout + result.stderr)[-5000:]
-        )
-    pages, problems = check_pages(course / "feedback", chapter)
+    try:
+        nbgrader(feedback_args(chapter), course)
+    except RuntimeError as error:  # every page is still checked; the failure is reported
+        failure = str(error)[-5000:]
+    annotate(course, chapter)  # the late policy's outcome and regrade decisions; checked below
+    pages, problems = check_pages(CourseFolder(course).feedback_root(), chapter)
     if problems or failure:
         raise FeedbackError(problems, failure, pages)
     return pages

@@ -217,26 +217,7 @@ def export(course: Path, chapters: list[str], folder: Path | None = None) -> tup
     return scores_path, summary_path
 
 
-def late_decisions(course: Path, chapters: list[str]) -> dict | None:
-    """Each (student, chapter)'s late-policy decision, or None when the course has no policy.
-
-    The submission time is the gradebook's (nbgrader's timestamp, naive UTC); none: on time.
-    """
-    policy = late_policy.load_policy(course)
-    if policy is None:
-        return None
-    extensions = late_policy.current_extensions(late_policy.extension_history(course))
-    submitted = {}
-    with gradebook(course) as gb:
-        students = sorted(s.id for s in gb.students)
-        for chapter in sorted(set(chapters) | set(policy.due)):  # slip days span the term
-            for student in students:
-                try:
-                    stamp = gb.find_submission(chapter, student).timestamp
-                except Exception:
-                    stamp = None
-                submitted[student, chapter] = late_policy.as_utc(stamp)
-    return late_policy.decide(policy, extensions, submitted)
+late_decisions = late_policy.course_decisions  # the decide step's, under export's old name
 
 
 def format_summary(summary: list[dict]) -> str:

@@ -6,10 +6,11 @@ two panels above the notebook of each page, before every page is checked:
 - **Late policy** (when `late_policy.yml` gives the chapter a due date): the due date, the
   student's extension and new deadline if any, when the submission came in, how many seconds
   after the deadline and how many late days that is, the slip days spent on it (and in the term
-  so far), the penalty and the score before and after it. The decision is `export`'s own
-  (`grader.export.late_decisions`, `grader.late_policy.columns` on `score_rows`' score): the
-  page and scores.csv cannot disagree. The extension's reason is the instructor's note and is
-  not shown.
+  so far), the penalty and the score before and after it. The decision and the adjusted score
+  are `export`'s own (`grader.late_policy.course_decisions` and `columns`); the score is the
+  gradebook's sum of the graded parts, as `grader.export.score_rows` sums them (feedback comes
+  before export in the round and may not import it; tests/test_feedback.py compares the page
+  with scores.csv). The extension's reason is the instructor's note and is not shown.
 - **Regrade requests** (when the student has any for the chapter, `grader/regrade.py`'s log):
   each request's part, reason, who asked and when, the gradebook's and the regraded score per
   part, and the decision (accepted or rejected, by whom, when, the note) or "open".
@@ -27,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 
 from grader import late_policy, regrade
-from grader.export import late_decisions, score_rows
+from grader.course import gradebook
+from grader.course_folder import CourseFolder
 from grader.paths import NOTEBOOK
 from grader.preprocessors import scrub_markers
 from grader.progress_line import format_duration
@@ -62,12 +64,11 @@ def late_outcome(course: Path, chapter: str) -> dict[str, dict]:
     Empty when the course has no policy or the policy gives this chapter no due date.
     """
     policy = late_policy.load_policy(course)
-    decisions = late_decisions(course, [chapter])
+    decisions = late_policy.course_decisions(course, [chapter])
     if policy is None or decisions is None or chapter not in policy.due:
         return {}
-    rows = {r["student"]: r for r in score_rows(course, [chapter]) if r["status"] != "missing"}
     found = {}
-    for student, row in rows.items():
+    for student, row in graded_totals(course, chapter).items():
         decision = decisions[student, chapter]
         spent = sum(d.slip_days_used for d in decisions.values() if d.student == student)
         found[student] = {
@@ -80,6 +81,22 @@ def late_outcome(course: Path, chapter: str) -> dict[str, dict]:
             **late_policy.columns(decision, row["score"]),
         }
     return found
+
+
+def graded_totals(course: Path, chapter: str) -> dict[str, dict[str, float]]:
+    """Per student with a submission: `score` and `max_score`, the sums over the graded parts
+    (the score nbgrader counts: manual if set, else automatic), as scores.csv has them."""
+    totals = {}
+    with gradebook(course) as gb:
+        for submission in gb.assignment_submissions(chapter):
+            student = submission.student.id
+            notebook = gb.find_submission_notebook(Path(NOTEBOOK).stem, chapter, student)
+            parts = [g for g in notebook.grades if g.max_score > 0]
+            totals[student] = {
+                "score": sum(float(g.score) for g in parts),
+                "max_score": sum(float(g.max_score) for g in parts),
+            }
+    return totals
 
 
 def late_panel(outcome: dict) -> str:
@@ -187,7 +204,7 @@ def annotate(course: Path, chapter: str, root: Path | None = None) -> list[Path]
     written. Only plain files in plain folders are touched (`check_pages` deals with the rest).
     """
     course = Path(course)
-    root = Path(root or course / "feedback")
+    root = Path(root or CourseFolder(course).feedback_root())
     written = []
     for student, block in panels(course, chapter).items():
         folder = root / student / chapter

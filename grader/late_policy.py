@@ -227,6 +227,30 @@ def as_utc(naive_or_aware: datetime | None) -> datetime | None:
     return naive_or_aware.replace(tzinfo=UTC)
 
 
+def course_decisions(course: Path, chapters: list[str]) -> dict | None:
+    """Each (student, chapter)'s late-policy decision, or None when the course has no policy.
+
+    The submission time is the gradebook's (nbgrader's timestamp, naive UTC); none: on time.
+    """
+    from grader.course import gradebook
+
+    policy = load_policy(course)
+    if policy is None:
+        return None
+    extensions = current_extensions(extension_history(course))
+    submitted = {}
+    with gradebook(course) as gb:
+        students = sorted(s.id for s in gb.students)
+        for chapter in sorted(set(chapters) | set(policy.due)):  # slip days span the term
+            for student in students:
+                try:
+                    stamp = gb.find_submission(chapter, student).timestamp
+                except Exception:
+                    stamp = None
+                submitted[student, chapter] = as_utc(stamp)
+    return decide(policy, extensions, submitted)
+
+
 COLUMNS = ("late_days", "slip_days_used", "late_penalty", "adjusted_score", "deadline")
 
 

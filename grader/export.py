@@ -30,6 +30,7 @@ from pathlib import Path
 from grader import late_policy, regrade
 from grader.autograde import LOG_NAME
 from grader.course import gradebook
+from grader.course_folder import CourseFolder
 from grader.paths import NOTEBOOK
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -203,7 +204,7 @@ def final_score(row: dict) -> float:
 def export(course: Path, chapters: list[str], folder: Path | None = None) -> tuple[Path, Path]:
     """Write scores.csv (per student and chapter) and summary.csv (per graded part)."""
     course = Path(course)
-    folder = Path(folder or course / "exports")
+    folder = Path(folder or CourseFolder(course).exports())
     folder.mkdir(parents=True, exist_ok=True)
     rows, added = policy_rows(course, chapters)
     scores_path, summary_path = folder / "scores.csv", folder / "summary.csv"

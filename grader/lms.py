@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.collect import ID_RULE, read_roster, shown, valid_student_id
+from grader.course_folder import CourseFolder
 from grader.export import final_score, part_maxima, policy_rows, write_csv
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -231,7 +232,7 @@ def export_lms(course: Path, chapters: list[str], folder: Path | None = None):
     named in the notes returned); without one, every student of the gradebook, with the course
     id in "SIS Login ID" (Canvas) or "ID number" (Moodle). Returns (paths, notes).
     """
-    folder = Path(folder or Path(course) / "exports")
+    folder = Path(folder or CourseFolder(course).exports())
     folder.mkdir(parents=True, exist_ok=True)
     rows, _ = policy_rows(course, chapters)
     scored = {

@@ -102,7 +102,7 @@ class Analysis:
 
 def release_notebook(course: Path, chapter: str) -> nbformat.NotebookNode:
     """The student version as released into the course, else the repository's copy."""
-    path = Path(course) / "release" / chapter / NOTEBOOK
+    path = CourseFolder(course).release(chapter)
     if not path.is_file():
         path = CHAPTERS_DIR / chapter / NOTEBOOK
     return nbformat.read(path, as_version=4)
@@ -132,7 +132,7 @@ def read_answers(course: Path, chapter: str, release: nbformat.NotebookNode):
     """{student: {answer cell: source}} as the grader would grade it, and the unread ones."""
     answers, skipped = {}, []
     for student in CourseFolder(course).submitted_students(chapter):
-        path = Path(course) / "submitted" / student / chapter / NOTEBOOK
+        path = CourseFolder(course).submitted(student, chapter) / NOTEBOOK
         if not valid_student_id(student):
             skipped.append(f"{student!r}: not a valid student id")
             continue

@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import add_source
+from grader.course_folder import CourseFolder
 from grader.paths import NOTEBOOK
 from grader.warm_start import nbgrader
 
@@ -43,7 +44,7 @@ def generate_student_notebook(chapter: str, course: Path) -> nbformat.NotebookNo
     """Run `nbgrader generate_assignment` for `chapter` in `course`; return the student version."""
     add_source(course, chapter)
     nbgrader(["generate_assignment", chapter, "--force"], course)
-    nb = nbformat.read(Path(course) / "release" / chapter / NOTEBOOK, as_version=4)
+    nb = nbformat.read(CourseFolder(course).release(chapter), as_version=4)
     # Under the title: the page's first line is the chapter's H1, as on every page of the book.
     nb.cells.insert(
         1 if nb.cells and nb.cells[0].source.startswith("# ") else 0, header_cell(chapter)

@@ -180,3 +180,105 @@ def test_student_notebooks_never_import_the_grader_or_the_build_tools():
         if not name.startswith("helpers")
     ]
     assert not bad, bad
+
+
+def _step_of() -> dict[str, int]:
+    from grader import ROUND
+
+    return {f"grader.{m}": i for i, modules_ in enumerate(ROUND.values()) for m in modules_}
+
+
+def test_every_grader_module_has_one_place_in_the_round():
+    """grader/__init__.py's ROUND, SHARED and TOOLS name every module of grader/ exactly once."""
+    from grader import ROUND, SHARED, TOOLS
+
+    listed = [m for step in ROUND.values() for m in step] + [*SHARED, *TOOLS]
+    twice = sorted({m for m in listed if listed.count(m) > 1})
+    assert not twice, f"listed twice: {twice}"
+    present = {p.stem for p in (REPO_ROOT / "grader").glob("*.py")} - {"__init__"}
+    assert set(listed) == present, (
+        f"not listed: {sorted(present - set(listed))}; gone: {sorted(set(listed) - present)}"
+    )
+
+
+def forward_imports(edges: dict[str, set[str]], step_of: dict[str, int]) -> list[str]:
+    return sorted(
+        f"{name} imports {target}"
+        for name, targets in edges.items()
+        if name in step_of
+        for target in targets
+        if target in step_of and step_of[target] > step_of[name]
+    )
+
+
+def test_the_step_rule_finds_an_import_of_a_later_step():
+    steps = {"grader.collect": 1, "grader.export": 5}
+    assert forward_imports({"grader.collect": {"grader.export"}}, steps) == [
+        "grader.collect imports grader.export"
+    ]
+    assert forward_imports({"grader.export": {"grader.collect"}}, steps) == []
+
+
+def test_no_step_imports_a_later_step():
+    """The round runs release, collect, autograde, decide, feedback, export: a step may use what
+    came before it (and SHARED), never what comes after."""
+    assert not forward_imports(graph(), _step_of())
+
+
+def duplicated_constants(sources: dict[str, str]) -> list[str]:
+    """Module-level UPPER_CASE names bound to the same literal in two modules."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for module, source in sources.items():
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id.isupper():
+                        key = (target.id, repr(node.value.value))
+                        seen.setdefault(key, []).append(module)
+    return sorted(
+        f"{name} = {value} in {where}" for (name, value), where in seen.items() if len(where) > 1
+    )
+
+
+def test_the_duplicate_rule_finds_one_constant_defined_twice():
+    found = duplicated_constants({"a": "TIMESTAMP = 't.txt'\n", "b": "TIMESTAMP = 't.txt'\n"})
+    assert found == ["TIMESTAMP = 't.txt' in ['a', 'b']"]
+    assert duplicated_constants({"a": "LIMIT = 1\n", "b": "LIMIT = 2\n"}) == []
+
+
+def test_no_constant_is_defined_twice_in_the_grader():
+    sources = {p.stem: p.read_text() for p in sorted((REPO_ROOT / "grader").glob("*.py"))}
+    assert not duplicated_constants(sources)
+
+
+def folder_literals(source: str) -> list[int]:
+    """Lines that build a course-folder path from a literal name: `course / "submitted"`."""
+    from grader import course_folder
+
+    names = {
+        getattr(course_folder, n)
+        for n in ("SUBMITTED", "AUTOGRADED", "REBUILT", "HIDDEN", "RELEASE", "SOURCE", "EXPORTS")
+    } | {course_folder.FEEDBACK, course_folder.TIMESTAMP}
+    return sorted(
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Div)
+        and any(isinstance(s, ast.Constant) and s.value in names for s in (node.left, node.right))
+    )
+
+
+def test_the_folder_rule_finds_a_literal_folder_name():
+    assert folder_literals('p = course / "submitted" / student\n') == [1]
+    assert folder_literals("p = CourseFolder(course).submitted(student, chapter)\n") == []
+
+
+def test_the_course_folder_layout_is_named_in_one_module():
+    """grader/course_folder.py owns the course folder's layout (`CourseFolder`)."""
+    found = [
+        f"grader/{p.name}:{line}"
+        for p in sorted((REPO_ROOT / "grader").glob("*.py"))
+        if p.name != "course_folder.py"
+        for line in folder_literals(p.read_text())
+    ]
+    assert not found, found

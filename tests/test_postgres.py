@@ -4,8 +4,10 @@ The quick tests check how a `--db` URL is read, kept and shown. The slow one dri
 round of chapter 01 through the `course-grade` console script against a private PostgreSQL
 cluster (`tests/pg.py`): release (the only command given `--db`), collect, two `autograde`
 processes at once on disjoint students, then two again on overlapping students while a manual
-grade is entered, feedback, export and summary. The kernels run with `--no-sandbox`, to keep
-the test short: the sandbox is the same for either gradebook and `test_round.py` covers it.
+grade is entered, feedback, export and summary. The last test then gives that course a late
+policy, an extension and an accepted regrade request, and exports, summarises, reports and
+writes feedback again (in this process). The kernels run with `--no-sandbox`, to keep the test
+short: the sandbox is the same for either gradebook and `test_round.py` covers it.
 """
 
 from __future__ import annotations
@@ -248,3 +250,89 @@ def test_nbgrader_itself_reads_the_kept_url_and_no_password_is_printed_or_writte
     assert holding == [DB_URL_FILE]
     assert oct((course / DB_URL_FILE).stat().st_mode & 0o777) == "0o600"
     assert pg_round["seconds"] < 300, f"the round took {pg_round['seconds']:.0f} s"
+
+
+LATE_POLICY = f"""\
+due:
+  {CHAPTER}: 2025-02-27T10:00:00Z    # the round's submissions came in 48 h later: 2 late days
+penalty:
+  per_day: 0.1
+  cap: 0.5
+slip_days: 1                         # 1 slip day, 1 day charged: 10% off
+"""
+
+
+@pytest.mark.slow
+def test_late_policy_extension_and_a_decided_regrade_on_the_shared_gradebook(
+    pg_round, server, capsys
+):
+    """`extend`, `regrade`, `requests`, `export`, `summary`, `report` and `feedback` on the
+    round's course, whose gradebook is on the server (the URL kept in the course folder), run
+    in this process to keep the test short. Last in the file: it adds a policy, an extension
+    and an accepted regrade (its export goes to a folder of its own)."""
+    course, fixtures, manual = pg_round["course"], pg_round["fixtures"], pg_round["manual"]
+    students = list(fixtures)
+    with gradebook(course) as gb:
+        maxima = {
+            cell.name: float(cell.max_score)
+            for notebook in gb.find_assignment(CHAPTER).notebooks
+            for cell in notebook.grade_cells
+            if cell.max_score > 0
+        }
+    target, part = next(
+        (s, p)
+        for s in students
+        for p, points in maxima.items()
+        if s != manual and fixtures[s].expected(p, points) > 0
+    )
+    right = fixtures[target].expected(part, maxima[part])
+    extended = next(s for s in reversed(students) if s != target)
+    with gradebook(course) as gb:  # an older grader's mistake, on the server
+        gb.find_grade(part, "exercises", CHAPTER, target).auto_score = 0.0
+        gb.db.commit()
+    (course / "late_policy.yml").write_text(LATE_POLICY)
+    printed = []
+
+    def run(*args: str) -> str:
+        assert main(["--course", str(course), *args]) == 0, args
+        printed.append(capsys.readouterr().out)
+        return printed[-1]
+
+    # until 12:00 at UTC+2: 10:00Z, the submission's own time, which is on time
+    until = ["--until", "2025-03-01T12:00:00+02:00", "--reason", "ill"]
+    run("extend", extended, CHAPTER, *until)
+    ask = ["--student", target, "--part", part, "--reason", "my answer is right"]
+    asked = run("regrade", CHAPTER, *ask, "--no-sandbox", "--cell-timeout", "60")
+    assert f"{'0':>9} {right:>9g}  <- differs" in asked
+    run("requests", "--decide", "1", "--accept", "--note", "grader bug")
+    assert "accepted by" in run("requests", CHAPTER)
+    out = course / "exports-policy"
+    run("export", CHAPTER, "--to", str(out))
+    summary = run("summary", CHAPTER)
+    run("report", CHAPTER)
+    run("feedback", CHAPTER)
+
+    with gradebook(course) as gb:
+        assert gb.find_grade(part, "exercises", CHAPTER, target).manual_score == right
+    with (out / "scores.csv").open(newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    with (out / "canvas.csv").open(newline="") as handle:
+        canvas = {row["SIS Login ID"]: row for row in csv.DictReader(handle)}
+    assert float(rows[target][part]) == right and rows[target]["regrade"] == "#1"
+    for student, row in rows.items():
+        late = (0, 0, 0.0) if student == extended else (2, 1, 0.1)
+        got = (int(row["late_days"]), int(row["slip_days_used"]), float(row["late_penalty"]))
+        assert got == late, student
+        adjusted = float(row["score"]) * (1 - late[2])
+        assert float(row["adjusted_score"]) == pytest.approx(adjusted), student
+        assert float(canvas[student][CHAPTER]) == pytest.approx(round(adjusted, 3)), student
+    assert "adjusted_total" in summary and "(extended)" in summary
+    assert (course / "reports" / f"{CHAPTER}.html").is_file()
+    page = (course / "feedback" / target / CHAPTER / "exercises.html").read_text()
+    assert "172800 s after the deadline (48 h 00 min): 2 late days" in page
+    assert f"<td><code>{part}</code></td><td>0</td><td>{right:g}</td>" in page
+    assert "<b>Accepted</b> by" in page and ": grader bug" in page
+    page = (course / "feedback" / extended / CHAPTER / "exercises.html").read_text()
+    assert "until 2025-03-01 12:00:00+02:00: your deadline" in page and "0 s after" in page
+    assert server.password not in "\n".join(printed)
+    assert not list(course.glob("gradebook.db*")), "an SQLite gradebook was used after all"

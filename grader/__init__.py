@@ -2,21 +2,22 @@
 
 The round, in the order an instructor runs it (docs/architecture.md has a row per module):
 
-1. release: `release.py`, `course.py` (the course folder, the gradebook URL)
-2. collect: `collect.py`, `lms.py`, `names.py` (an LMS export or a tree into `submitted/`)
+1. release: `release.py`, `student_notebooks.py`, `publish.py` (the student versions)
+2. collect: `collect.py`, `names.py` (an LMS export or a tree into `submitted/`)
 3. autograde: `autograde.py` plans, `grade_pool.py` runs tasks (threads or Dask, `cluster.py`),
    `grade_task.py` grades one submission as a pure function: `rebuild.py` and `scan.py`
    prepare it, `nbgrader_run.py` runs nbgrader (forked by `warm_start.py`) with the kernel in
-   `sandbox.py`, `hidden.py` runs the tests in the grader against it (`remote.py`,
-   `message_caps.py`, `failure_text.py`, `code_rules.py`) and `judge*.py` interprets models;
-   `grade_store.py` commits each result
-4. feedback: `feedback.py`, `preprocessors.py`
-5. export: `export.py` (scores.csv, summary.csv; `late_policy.py` and `regrade.py` decisions
-   applied), `lms.py` (Canvas, Moodle)
+   `sandbox.py`, `pipelines.py` names the preprocessors, `hidden.py` runs the tests in the
+   grader against the kernel (`remote.py`, `message_caps.py`, `failure_text.py`,
+   `code_rules.py`) and `judge*.py` interprets models; `grade_store.py` commits each result
+4. decide: `late_policy.py` (due dates, extensions, slip days), `regrade.py` (requests)
+5. feedback: `feedback.py`, `feedback_decisions.py` (the decisions shown on the page)
+6. export: `export.py` (scores.csv, summary.csv, the decisions applied), `lms.py` (Canvas,
+   Moodle), `class_report.py` (`report`), `similarity*.py` (`similarity`)
 
-Beside the round: `selftest.py` (`selftest`), `benchmark.py`, `similarity.py` (its HTML and CSV
-in `similarity_report.py`), `class_report.py` (`report`), `progress_line.py` (autograde's
-progress), `publish.py`.
+Used by every step: `paths.py`, `course.py` (the course folder, the gradebook URL),
+`course_folder.py` (its layout), `notebooks.py`, `warm_start.py`, `alembic_version.py`.
+Beside the round: `cli.py` (the console script), `selftest.py` (`selftest`), `benchmark.py`.
 """
 
 # The round's steps in order and the modules of each; tests/test_layout.py holds it true: every

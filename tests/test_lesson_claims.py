@@ -516,9 +516,12 @@ def test_ch05_saliency_is_the_finite_difference_and_the_heads_count_right(staged
     assert (left, op, right) == (650, "<", 871434)
 
 
-def test_ch05_and_ch06_name_the_notes_only_where_the_history_teaches():
-    """The study notes the course grew from: named where their code or numbers teach."""
-    for chapter, most in (("05-mnist-cnn", 4), ("06-augmentation", 1)):
+def test_lessons_name_the_notes_only_where_the_history_teaches():
+    """The study notes the course grew from: named where their code or numbers teach (the
+    TensorFlow 1 model of chapter 05, the path idiom of chapter 06), never as a source that a
+    reader of chapters 01-04 cannot open."""
+    limits = {"01-kernels": 0, "02-padding": 0, "03-stride": 0, "04-pooling": 0}
+    for chapter, most in (*limits.items(), ("05-mnist-cnn", 4), ("06-augmentation", 1)):
         (path,) = [p for p in LESSONS if p.parent.name == chapter]
         nb = read(path)
         text = markdown_text(nb) + "\n".join(comments(nb))
@@ -547,3 +550,29 @@ def test_ch06_transfer_beats_training_from_scratch(staged_book):
     assert len(found) == 2, comparisons(nb)  # the frozen base + head, then fine-tuned
     for left, op, _, right in found:
         assert op == ">" and left - right >= 0.02, found
+
+
+WORDS = "one two three four five six seven eight nine".split()
+NUMBER_WORDS = {word: n for n, word in enumerate(WORDS, 1)}
+PARTS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine) graded parts?\b", re.I)
+POINTS = re.compile(r"graded parts?, (\d+) points? in all", re.I)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_the_lesson_and_the_exercises_count_the_graded_parts_and_points_right(path):
+    """ "Six graded parts, 13 points in all" in the exercises' introduction and "six graded
+    parts" at the end of the lesson are the solution's graded test cells and their points."""
+    cells = [c.metadata.get("nbgrader", {}) for c in read(path).cells]
+    graded = [c for c in cells if c.get("grade") and c.get("points")]
+    points = sum(c["points"] for c in graded)
+    intro = markdown_text(read(path))
+    lessons = [p for p in LESSONS if p.parent.name == path.parent.name]
+    lesson_text = "\n".join(markdown_text(read(p)) for p in lessons)
+    said = [(path.name, m) for m in PARTS.findall(intro)]
+    said += [("the lesson", m) for m in PARTS.findall(lesson_text)]
+    assert said, f"{path.parent.name}: no 'N graded parts' in the exercises or the lesson"
+    wrong = [(where, m) for where, m in said if NUMBER_WORDS[m.lower()] != len(graded)]
+    assert not wrong, f"{path.parent.name} has {len(graded)} graded parts; the text says {wrong}"
+    assert [int(n) for n in POINTS.findall(intro)] == [points], (
+        f"{path.parent.name}: {points} points in all, the introduction says {POINTS.findall(intro)}"
+    )

@@ -576,3 +576,20 @@ def test_the_lesson_and_the_exercises_count_the_graded_parts_and_points_right(pa
     assert [int(n) for n in POINTS.findall(intro)] == [points], (
         f"{path.parent.name}: {points} points in all, the introduction says {POINTS.findall(intro)}"
     )
+
+
+BOOK_COLUMNS = 88  # what a code block shows without a sideways scroll (_static/course.css)
+
+
+@pytest.mark.parametrize("path", [*LESSONS, *STUDENT_NOTEBOOKS], ids=_name)
+def test_no_code_line_is_wider_than_the_books_column(path):
+    """The quick twin of test_book_results' browser check: a code line over 88 characters
+    scrolls sideways in the book, on a laptop as on a phone."""
+    wide = [
+        f"{len(line)} characters: {line.strip()[:60]}"
+        for cell in read(path).cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > BOOK_COLUMNS
+    ]
+    assert not wide, f"{_name(path)}: code lines wider than the book's column:\n" + "\n".join(wide)

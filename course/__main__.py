@@ -48,12 +48,26 @@ def check(args: argparse.Namespace) -> int:
     return env.run(command, env=VENV.environ(), echo=False)
 
 
+def _processes(rest: list[str]) -> list[str]:
+    """pytest-xdist's options for `make test`: three processes on CI's two cores, because most
+    of a grading test waits on a kernel's start; tests/conftest.py groups the tests that share a
+    fixture. COURSE_TEST_PROCESSES=0, or -n given, runs as asked."""
+    count = os.environ.get("COURSE_TEST_PROCESSES", "3")
+    if count == "0" or any(arg == "-n" or arg.startswith("--numprocesses") for arg in rest):
+        return []
+    return ["-n", count, "--dist", "loadgroup", "--no-loadscope-reorder"]
+
+
 def test(args: argparse.Namespace) -> int:
     """Every test (pytest) where the repository has its tests; in a student's copy, which has
     none, every chapter's exercises checked at once."""
     _ready()
     if (env.ROOT / "tests").is_dir():
-        return env.run([VENV.python, "-m", "pytest", *args.rest], env=VENV.environ(), echo=False)
+        return env.run(
+            [VENV.python, "-m", "pytest", *_processes(args.rest), *args.rest],
+            env=VENV.environ(),
+            echo=False,
+        )
     status = 0
     for notebook in sorted((env.ROOT / "chapters").glob("*/exercises.ipynb")):
         print(f"== {notebook.relative_to(env.ROOT).as_posix()}", flush=True)

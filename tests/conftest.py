@@ -46,10 +46,6 @@ def lesson_notebooks() -> list[Path]:
     )
 
 
-def solution_notebooks() -> list[Path]:
-    return selected(sorted(SOLUTIONS_DIR.glob("*/exercises.ipynb")))
-
-
 def graded_chapters() -> list[str]:
     return [name for name in paths.graded_chapters() if not ONLY or name in ONLY]
 
@@ -176,6 +172,66 @@ def reader(chromium_here, built_book):
 
     with browser.serve(built_book) as base, browser.chromium() as driver:
         return read_the_book(driver, base, toc_files())
+
+
+# `make test` runs the tests in several processes (pytest-xdist, `--dist loadgroup`). A group
+# runs in one process, so a fixture computes once: the book's tests share the staged book, one
+# chapter's grading tests share its graded class, and any other module's tests share its
+# module fixtures. The slow groups go first (seconds measured on CI's 2 cores) so that none
+# starts last; a quick group goes right behind the book, whose process holds it until the book
+# is done.
+BOOK_FIXTURES = {"staged_book", "built_book", "reader"}
+GROUP_SECONDS = {
+    "book": 900,
+    "tests/test_distributed.py": 420,
+    "tests/test_round.py": 400,
+    "tests/test_postgres.py": 350,
+    "grading-": 90,
+    "tests/test_lab_browser.py": 150,
+    "tests/test_train.py": 120,
+    "tests/test_judge.py": 110,
+    "tests/test_publish.py": 100,
+    "tests/test_regrade.py": 90,
+    "tests/test_students.py": 90,
+    "tests/test_output_walls.py": 80,
+    "tests/test_precheck.py": 70,
+    "tests/test_mutants.py": 60,
+}
+
+
+def group_of(item: pytest.Item) -> str:
+    if BOOK_FIXTURES & set(item.fixturenames):
+        return "book"
+    if "graded_classes" in item.fixturenames:
+        return f"grading-{item.callspec.params['chapter']}"
+    return item.nodeid.split("::")[0]
+
+
+def _seconds(group: str) -> int:
+    return next((s for name, s in GROUP_SECONDS.items() if group.startswith(name)), 0)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(config, items) -> None:
+    groups = {item: group_of(item) for item in items}
+    order = sorted(dict.fromkeys(groups.values()), key=lambda group: -_seconds(group))
+    processes = getattr(config, "workerinput", {}).get("workercount", 1)
+    if processes > 1 and len(order) > processes:
+        order.insert(processes, order.pop())  # the book's process takes this one next
+    rank = {group: index for index, group in enumerate(order)}
+    items.sort(key=lambda item: rank[groups[item]])
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+
+
+def pytest_sessionfinish(session) -> None:
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the times go to the summary
+        session.config.workeroutput["notebook_times"] = dict(NOTEBOOK_TIMES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    NOTEBOOK_TIMES.update(getattr(node, "workeroutput", {}).get("notebook_times", {}))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -15,11 +15,10 @@ its wrong answers or the grader must pass before it is committed.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
-from conftest import CHAPTERS_DIR, WORKERS, graded_chapters
+from conftest import CHAPTERS_DIR, graded_chapters
 
 from grader.course import make_course
 from grader.notebooks import grade_id, is_answer_cell
@@ -32,19 +31,32 @@ CHAPTERS = graded_chapters()
 SAMPLE = os.environ.get("COURSE_TEST_FULL_SELFTEST") != "1"
 
 
+class GradedClasses:
+    """Every chapter's made-up class, autograded the first time a test asks for the chapter.
+
+    `make test` runs the tests in several processes (pytest-xdist) and sends all of one
+    chapter's tests to the same process (conftest.py groups them), so each class is graded
+    once, and different chapters are graded at the same time.
+    """
+
+    def __init__(self, root):
+        self.root = root
+        self.done: dict[str, list[Verdict] | Exception] = {}
+
+    def __getitem__(self, chapter: str) -> list[Verdict] | Exception:
+        if chapter not in self.done:
+            try:
+                course = self.root / chapter / "course"
+                course.parent.mkdir(parents=True)
+                self.done[chapter] = selftest_chapter(chapter, course, jobs=1, sample=SAMPLE)
+            except Exception as error:  # reported by each of the chapter's tests
+                self.done[chapter] = error
+        return self.done[chapter]
+
+
 @pytest.fixture(scope="session")
-def graded_classes(tmp_path_factory) -> dict[str, list[Verdict] | Exception]:
-    """Autograde every chapter's made-up class once, chapters in parallel."""
-
-    def grade(chapter: str):
-        try:
-            course = tmp_path_factory.mktemp(chapter) / "course"
-            return selftest_chapter(chapter, course, jobs=1, sample=SAMPLE)
-        except Exception as error:  # reported by the chapter's own test
-            return error
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return dict(zip(CHAPTERS, pool.map(grade, CHAPTERS), strict=True))
+def graded_classes(tmp_path_factory) -> GradedClasses:
+    return GradedClasses(tmp_path_factory.mktemp("graded"))
 
 
 def _verdicts(graded_classes, chapter) -> list[Verdict]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -174,12 +176,13 @@ def reader(chromium_here, built_book):
         return read_the_book(driver, base, toc_files())
 
 
-# `make test` runs the tests in several processes (pytest-xdist, `--dist loadgroup`). A group
-# runs in one process, so a fixture computes once: the book's tests share the staged book, one
-# chapter's grading tests share its graded class, and any other module's tests share its
-# module fixtures. The slow groups go first (seconds measured on CI's 2 cores) so that none
-# starts last; a quick group goes right behind the book, whose process holds it until the book
-# is done.
+# `make test` runs the tests in several processes (pytest-xdist). A group runs in one process,
+# so a fixture computes once: the book's tests share the staged book, one chapter's grading
+# tests share its graded class, and any other module's tests share its module fixtures. The
+# slow groups go first (seconds measured on CI's 2 cores) so that none starts last; a quick one
+# goes right behind the book, whose process holds it until the book is done.
+# xdist's own `xdist_group` mark sets `item._nodeid`, which pytest 9 no longer reads; so each
+# process writes the groups it collected to GROUPS_FILE and `GroupScheduling` reads them.
 BOOK_FIXTURES = {"staged_book", "built_book", "reader"}
 GROUP_SECONDS = {
     "book": 900,
@@ -197,6 +200,7 @@ GROUP_SECONDS = {
     "tests/test_precheck.py": 70,
     "tests/test_mutants.py": 60,
 }
+GROUPS_FILE = "COURSE_TEST_GROUPS"  # the environment variable naming the file
 
 
 def group_of(item: pytest.Item) -> str:
@@ -211,7 +215,18 @@ def _seconds(group: str) -> int:
     return next((s for name, s in GROUP_SECONDS.items() if group.startswith(name)), 0)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_configure(config) -> None:
+    if getattr(config.option, "dist", "no") == "loadgroup" and not hasattr(config, "workerinput"):
+        # set before the processes start, which inherit it
+        folder = Path(tempfile.mkdtemp(prefix="course-test-groups-"))
+        os.environ[GROUPS_FILE] = str(folder / "groups.json")
+
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput") and os.environ.get(GROUPS_FILE):
+        shutil.rmtree(Path(os.environ.pop(GROUPS_FILE)).parent, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     groups = {item: group_of(item) for item in items}
     order = sorted(dict.fromkeys(groups.values()), key=lambda group: -_seconds(group))
@@ -220,8 +235,30 @@ def pytest_collection_modifyitems(config, items) -> None:
         order.insert(processes, order.pop())  # the book's process takes this one next
     rank = {group: index for index, group in enumerate(order)}
     items.sort(key=lambda item: rank[groups[item]])
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    if hasattr(config, "workerinput") and os.environ.get(GROUPS_FILE):
+        path = Path(os.environ[GROUPS_FILE])
+        mine = path.with_suffix(f".{config.workerinput['workerid']}")
+        mine.write_text(json.dumps({item.nodeid: group for item, group in groups.items()}))
+        mine.replace(path)  # each process collects the same tests: any one file will do
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if not os.environ.get(GROUPS_FILE):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """Each group of tests to one process, the groups in the order collected."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # read once every process has collected
+                self.groups = json.loads(Path(os.environ[GROUPS_FILE]).read_text())
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
 
 
 def pytest_sessionfinish(session) -> None:

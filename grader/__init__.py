@@ -9,7 +9,8 @@ The round, in the order an instructor runs it (docs/architecture.md has a row pe
    prepare it, `nbgrader_run.py` runs nbgrader (forked by `warm_start.py`) with the kernel in
    `sandbox.py`, `pipelines.py` names the preprocessors, `hidden.py` runs the tests in the
    grader against the kernel (`remote.py`, `message_caps.py`, `failure_text.py`,
-   `code_rules.py`) and `judge*.py` interprets models; `grade_store.py` commits each result
+   `code_rules.py`) and `judge*.py` interprets models; `grade_result.py` is the one
+   result type, and `grade_store.py` commits each result
 4. decide: `late_policy.py` (due dates, extensions, slip days), `regrade.py` (requests)
 5. feedback: `feedback.py`, `feedback_decisions.py` (the decisions shown on the page)
 6. export: `export.py` (scores.csv, summary.csv, the decisions applied), `lms.py` (Canvas,
@@ -43,6 +44,7 @@ ROUND = {
         "failure_text",
         "code_rules",
         "task_data",
+        "grade_result",
         "judge",
         "judge_launch",
         "judge_protocol",

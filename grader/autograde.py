@@ -19,6 +19,7 @@ from grader.cluster import Connection, connection
 from grader.course import make_course, use_wal
 from grader.course_folder import CourseFolder
 from grader.grade_pool import grade_locally, grade_on_cluster
+from grader.grade_result import GradeResult
 from grader.grade_store import (
     LOG_NAME,
     commit,
@@ -28,11 +29,11 @@ from grader.grade_store import (
     released_chapter,
     reusable,
 )
-from grader.grade_task import GradeResult, Settings, grader_version
-from grader.nbgrader_run import SANDBOX_DIR, StudentResult, grade_student
+from grader.grade_task import Settings, grader_version
+from grader.nbgrader_run import SANDBOX_DIR, grade_student
 from grader.progress_line import Progress
 
-__all__ = ["LOG_NAME", "SANDBOX_DIR", "StudentResult", "autograde", "grade_student"]
+__all__ = ["LOG_NAME", "SANDBOX_DIR", "GradeResult", "autograde", "grade_student"]
 
 
 def submitted_students(course: Path, chapter: str) -> list[str]:
@@ -51,10 +52,10 @@ def autograde(
     limits: sandbox.Limits | None = None,
     scheduler: str | Connection | None = None,
     regrade: bool = False,
-    on_result: Callable[[StudentResult], None] | None = None,
+    on_result: Callable[[GradeResult], None] | None = None,
     part_timeout: int = Settings.part_timeout,
     progress: TextIO | None = None,
-) -> list[StudentResult]:
+) -> list[GradeResult]:
     """Autograde every submission of `chapter` (or `students`); one result per student, in order.
 
     A failure (bad notebook, time limit, crash) is reported by student and file and leaves the
@@ -83,7 +84,7 @@ def autograde(
     released = released_chapter(course, chapter)
     version = grader_version(released)
     log = read_log(course)
-    done: dict[str, StudentResult] = {}
+    done: dict[str, GradeResult] = {}
     todo = []
     for name in names:
         item = read_submission(course, chapter, name)
@@ -105,7 +106,7 @@ def autograde(
     for submission, result in finished:
         name = submission.student
         if isinstance(result, BaseException):
-            done[name] = StudentResult(
+            done[name] = GradeResult(
                 name,
                 chapter,
                 "error",
@@ -121,7 +122,7 @@ def autograde(
     return [done[name] for name in names]
 
 
-def format_results(results: list[StudentResult]) -> str:
+def format_results(results: list[GradeResult]) -> str:
     lines = []
     for r in results:
         peaks = r.kernel_peaks
@@ -138,7 +139,7 @@ def format_results(results: list[StudentResult]) -> str:
     return "\n".join(lines)
 
 
-def format_summary_line(results: list[StudentResult]) -> str:
+def format_summary_line(results: list[GradeResult]) -> str:
     """How many were graded now and how many kept from an earlier run."""
     kept = sum(r.reused for r in results)
     failed = sum(r.status not in {"graded", "missing"} and not r.reused for r in results)

@@ -23,14 +23,13 @@ import os
 import shutil
 import warnings
 from contextlib import contextmanager
-from dataclasses import asdict, fields
 from pathlib import Path
 
 from grader.course import gradebook
 from grader.course_folder import TIMESTAMP, CourseFolder, valid_student_id
-from grader.grade_task import Chapter, GradeResult, Submission
+from grader.grade_result import GradeResult
+from grader.grade_task import Chapter, Submission
 from grader.gradebook_notes import part_names, record_outcome
-from grader.nbgrader_run import StudentResult
 from grader.paths import NOTEBOOK
 
 LOG_NAME = "grading-log.json"
@@ -51,19 +50,19 @@ def read_submission(course: Path, chapter: str, student: str) -> Submission | Gr
     """
     folder = CourseFolder(course).submitted(student, chapter)
     path = folder / NOTEBOOK
-    outcome = StudentResult(student, chapter, "graded")
     if not valid_student_id(student):
-        outcome.status = "error"
-        outcome.message = f"{student!r} is not a valid student id: skipped"
-        return GradeResult(outcome)
+        message = f"{student!r} is not a valid student id: skipped"
+        return GradeResult(student, chapter, "error", message=message)
     if path.is_symlink() or (path.exists() and not path.is_file()):
-        outcome.status, outcome.message = "corrupt", f"{student}: {path}: not a regular file"
-        return GradeResult(outcome, scores=dict.fromkeys(part_names(course, chapter), 0.0))
+        message, zeros = f"{student}: {path}: not a regular file", part_names(course, chapter)
+        return GradeResult(
+            student, chapter, "corrupt", message=message, scores=dict.fromkeys(zeros, 0.0)
+        )
     if not path.exists():
         set_aside = path.with_name(NOTEBOOK + ".corrupt")
         if not set_aside.is_file() or set_aside.is_symlink():
-            outcome.status, outcome.message = "missing", f"{student}: {path} was not submitted"
-            return GradeResult(outcome)
+            message = f"{student}: {path} was not submitted"
+            return GradeResult(student, chapter, "missing", message=message)
         path = set_aside
     stamp = folder / TIMESTAMP
     timestamp = None
@@ -89,46 +88,44 @@ def reusable(entry: dict | None, submission: Submission, version: str, settings:
     return logged == (submission.sha256, version, settings)
 
 
-def logged_result(entry: dict) -> StudentResult:
+def logged_result(entry: dict) -> GradeResult:
     """A result as the log holds it, marked as reused."""
-    known = {f.name for f in fields(StudentResult)}
-    return StudentResult(**{**{k: v for k, v in entry.items() if k in known}, "reused": True})
+    return GradeResult.from_log(entry)
 
 
 def commit(
     course: Path, chapter: str, result: GradeResult, submission: Submission | None, log: dict
-) -> StudentResult:
+) -> GradeResult:
     """Write one result into the course: gradebook, autograded notebook, flags and the log."""
     course = Path(course)
-    outcome = result.outcome
     if result.workdir:  # the task's temporary folder, as messages name it: the course's instead
-        outcome.message = outcome.message.replace(result.workdir, str(course))
-        outcome.flags = [flag.replace(result.workdir, str(course)) for flag in outcome.flags]
+        result.message = result.message.replace(result.workdir, str(course))
+        result.flags = [flag.replace(result.workdir, str(course)) for flag in result.flags]
     if result.log:
-        log_file = course / "logs" / chapter / f"{outcome.student}.log"
+        log_file = course / "logs" / chapter / f"{result.student}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         log_file.write_text(result.log)
     if result.scores is not None:
-        _write_grades(course, chapter, outcome.student, result)
-    if outcome.status != "missing" and valid_student_id(outcome.student):
-        graded = CourseFolder(course).autograded(outcome.student, chapter)
+        _write_grades(course, chapter, result.student, result)
+    if result.status != "missing" and valid_student_id(result.student):
+        graded = CourseFolder(course).autograded(result.student, chapter)
         shutil.rmtree(graded, ignore_errors=True)
         if result.notebook is not None:
             graded.mkdir(parents=True)
             (graded / NOTEBOOK).write_bytes(result.notebook)
             if submission is not None and submission.timestamp is not None:
                 (graded / TIMESTAMP).write_bytes(submission.timestamp)
-    submitted = CourseFolder(course).submitted(outcome.student, chapter) / NOTEBOOK
-    if outcome.status == "corrupt" and submitted.is_file() and not submitted.is_symlink():
+    submitted = CourseFolder(course).submitted(result.student, chapter) / NOTEBOOK
+    if result.status == "corrupt" and submitted.is_file() and not submitted.is_symlink():
         submitted.replace(submitted.with_name(NOTEBOOK + ".corrupt"))  # kept for the record
-    if outcome.status != "missing" and valid_student_id(outcome.student):
-        record_outcome(course, outcome)  # flags and comment, on the submission if there is one
-    entry = log.setdefault(chapter, {})[outcome.student] = asdict(outcome)
+    if result.status != "missing" and valid_student_id(result.student):
+        record_outcome(course, result)  # flags and comment, on the submission if there is one
+    entry = log.setdefault(chapter, {})[result.student] = result.log_entry()
     with _log_lock(course):  # another autograde may have logged its students meanwhile
         on_disk = read_log(course)
-        on_disk.setdefault(chapter, {})[outcome.student] = entry
+        on_disk.setdefault(chapter, {})[result.student] = entry
         write_log(course, on_disk)
-    return outcome
+    return result
 
 
 @contextmanager

@@ -23,14 +23,15 @@ import shutil
 import socket
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from grader import sandbox
 from grader.course import db_url, gradebook, make_course
 from grader.course_folder import HIDDEN, RELEASE, SOURCE, TIMESTAMP, CourseFolder
-from grader.nbgrader_run import SANDBOX_DIR, Settings, StudentResult, grade_student
+from grader.grade_result import GradeResult
+from grader.nbgrader_run import SANDBOX_DIR, Settings, grade_student
 from grader.paths import NOTEBOOK, REPO_ROOT
 from grader.warm_start import nbgrader
 
@@ -80,21 +81,6 @@ class Submission:
         return _sha256(self.notebook, b"\0", self.timestamp or b"")
 
 
-@dataclass
-class GradeResult:
-    """What grading one submission gave: the outcome, and what nbgrader wrote per part."""
-
-    outcome: StudentResult  # status, message, flags, seconds, ... and the key
-    scores: dict[str, float | None] | None = None  # auto score per grade id; None: no entry
-    needs_manual: dict[str, bool] = field(default_factory=dict)
-    comments: dict[str, str | None] = field(default_factory=dict)  # auto comment per grade id
-    timestamp: str | None = None  # the submission's time as nbgrader read it (ISO)
-    late_penalty: float | None = None
-    notebook: bytes | None = None  # the autograded notebook
-    log: str = ""  # nbgrader's output when it failed
-    workdir: str = ""  # the temporary course folder it was graded in (named in messages)
-
-
 @functools.cache
 def code_version() -> str:
     """A hash of the grading code here (grader/, helpers/, the nbgrader settings), read once."""
@@ -125,10 +111,10 @@ def grade_submission(
     tmp = Path(tempfile.mkdtemp(prefix="course-grade-task-"))
     try:
         course = _task_course(tmp / "course", chapter, submission, settings)
-        outcome = grade_student(course, chapter.name, submission.student, settings)
-        outcome.sha256, outcome.grader_version = submission.sha256, version
-        outcome.settings, outcome.worker = settings.digest(), socket.gethostname()
-        result = GradeResult(outcome, workdir=str(course))
+        result = grade_student(course, chapter.name, submission.student, settings)
+        result.sha256, result.grader_version = submission.sha256, version
+        result.settings, result.worker = settings.digest(), socket.gethostname()
+        result.workdir = str(course)
         _read_gradebook(course, chapter.name, submission.student, result)
         graded = CourseFolder(course).autograded(submission.student, chapter.name) / NOTEBOOK
         result.notebook = graded.read_bytes() if graded.is_file() else None

@@ -11,7 +11,7 @@ import hashlib
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
@@ -19,6 +19,7 @@ import nbformat
 from grader import sandbox, warm_start
 from grader.course import bin_dir, db_url, gradebook, grading_env
 from grader.course_folder import REBUILT, TIMESTAMP, CourseFolder
+from grader.grade_result import GradeResult
 from grader.gradebook_notes import part_names, record_outcome, zero_parts
 from grader.hidden import forged_parts
 from grader.paths import NOTEBOOK
@@ -49,29 +50,7 @@ class Settings:
         return hashlib.sha256(text).hexdigest()[:16]
 
 
-@dataclass
-class StudentResult:
-    """How grading one student's notebook went."""
-
-    student: str
-    chapter: str
-    status: str  # "graded", "missing", "corrupt", "time limit", "error"
-    seconds: float = 0.0
-    message: str = ""
-    flags: list[str] = field(default_factory=list)
-    attempts: int = 1
-    kernel_peaks: dict[str, int] = field(default_factory=dict)  # sandbox cgroups: memory, pids
-    grader_peak: int = 0  # the grading process's peak resident memory, bytes
-    sandbox_uid: int | None = None
-    # What the result is kept under (grader.grade_store): the submission, the grader, settings.
-    sha256: str = ""
-    grader_version: str = ""
-    settings: str = ""
-    worker: str = ""  # the host that graded it
-    reused: bool = False  # True: kept from an earlier run, not graded again
-
-
-def grade_student(course: Path, chapter: str, student: str, settings: Settings) -> StudentResult:
+def grade_student(course: Path, chapter: str, student: str, settings: Settings) -> GradeResult:
     """Autograde one student's notebook in its own nbgrader process, then check the result.
 
     With `settings.use_sandbox` the kernel runs in the grading sandbox (`grader.sandbox`), as a
@@ -100,10 +79,10 @@ def _grade_student(
     settings: Settings,
     extra_env: dict[str, str],
     extra_args: list[str],
-) -> StudentResult:
+) -> GradeResult:
     course = Path(course)
     start = time.perf_counter()
-    result = StudentResult(student, chapter, "graded")
+    result = GradeResult(student, chapter, "graded")
     nb = prepare_submission(course, chapter, student, result)
     if result.status == "corrupt":
         # nbgrader cannot read it: record a zero for every part, without running anything.
@@ -156,7 +135,7 @@ def _grade_student(
 
 
 def prepare_submission(
-    course: Path, chapter: str, student: str, result: StudentResult
+    course: Path, chapter: str, student: str, result: GradeResult
 ) -> nbformat.NotebookNode | None:
     """Check the submitted notebook and write its rebuilt copy, which nbgrader grades.
 
@@ -191,7 +170,7 @@ def run_nbgrader(
     chapter: str,
     student: str,
     notebook_timeout: float,
-    result: StudentResult,
+    result: GradeResult,
     extra_env: dict[str, str],
 ) -> None:
     """Run one `nbgrader autograde --student` process.

@@ -164,16 +164,17 @@ def gradebook_scores(course: Path, chapter: str, student: str) -> dict[str, floa
 
 def regrade_scores(course: Path, chapter: str, student: str, settings) -> dict[str, float | None]:
     """The submission graded again with the current grader, in a scratch folder of its own."""
+    from grader.grade_result import GradeResult
     from grader.grade_store import read_submission, released_chapter
-    from grader.grade_task import GradeResult, grade_submission, grader_version
+    from grader.grade_task import grade_submission, grader_version
 
     released = released_chapter(course, chapter)
     submission = read_submission(course, chapter, student)
     if isinstance(submission, GradeResult):
-        raise RequestError(submission.outcome.message or f"{student}: nothing to grade")
+        raise RequestError(submission.message or f"{student}: nothing to grade")
     result = grade_submission(released, submission, grader_version(released), settings)
     if result.scores is None:
-        raise RequestError(f"{student}: not graded again: {result.outcome.message}")
+        raise RequestError(f"{student}: not graded again: {result.message}")
     return dict(result.scores)
 
 

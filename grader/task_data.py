@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 
-from grader.grade_task import Chapter, GradeResult, Settings, Submission, grade_submission
-from grader.nbgrader_run import StudentResult
+from grader.grade_result import GradeResult
+from grader.grade_task import Chapter, Settings, Submission, grade_submission
 
 
 class RemoteError(RuntimeError):
@@ -33,7 +33,6 @@ def grade_as_data(
         return {"error": type(error).__name__, "message": str(error)[:4000]}
 
 
-_OUTCOME_TYPES = {f.name: f.type for f in fields(StudentResult)}
 _RESULT_TYPES = {f.name: f.type for f in fields(GradeResult)}
 
 
@@ -46,20 +45,18 @@ def result_from_data(data: object) -> GradeResult | RemoteError:
         if isinstance(name, str) and isinstance(message, str):
             return RemoteError(f"{name[:80]}: {message[:4000]}")
     result = data.get("result") if set(data) == {"result"} else None
-    if not isinstance(result, dict) or not isinstance(result.get("outcome"), dict):
+    if not isinstance(result, dict):
         return RemoteError("the worker's answer is not a result")
     try:
-        outcome = StudentResult(**_checked(result["outcome"], _OUTCOME_TYPES))
-        rest = _checked({k: v for k, v in result.items() if k != "outcome"}, _RESULT_TYPES)
+        return GradeResult(**_checked(result, _RESULT_TYPES))
     except (TypeError, ValueError) as error:
         return RemoteError(f"the worker's answer is malformed: {error}")
-    return GradeResult(outcome, **rest)
 
 
 def _checked(values: dict, types: dict[str, str]) -> dict:
     """`values` if every key is a field and every value matches its annotation's plain type."""
     for key, value in values.items():
-        if key not in types or key == "outcome":
+        if key not in types:
             raise ValueError(f"unexpected field {key!r}")
         if not _is(value, types[key].replace(" ", "")):
             raise TypeError(f"{key}: {type(value).__name__} where {types[key]} belongs")

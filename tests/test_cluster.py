@@ -13,8 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from grader.cli import main
 from grader.cluster import ROLES, ClusterRefused, Connection, cert_files, make_certs
-from grader.grade_task import GradeResult
-from grader.nbgrader_run import StudentResult
+from grader.grade_result import GradeResult
 from grader.task_data import RemoteError, result_from_data
 
 
@@ -86,7 +85,7 @@ def test_plain_tcp_on_loopback_only_when_asked(tmp_path):
 
 
 def _result() -> GradeResult:
-    outcome = StudentResult(
+    return GradeResult(
         "ada",
         "01-kernels",
         "graded",
@@ -98,17 +97,14 @@ def _result() -> GradeResult:
         grader_version="cd",
         settings="ef",
         worker="host",
-    )
-    return GradeResult(
-        outcome,
-        {"p1": 2.0, "p2": None},
-        {"p1": False},
-        {"c1": None},
-        "2025-03-01T10:00:00",
-        0.0,
-        b"{}",
-        "log",
-        "/tmp/x",
+        scores={"p1": 2.0, "p2": None},
+        needs_manual={"p1": False},
+        comments={"c1": None},
+        timestamp="2025-03-01T10:00:00",
+        late_penalty=0.0,
+        notebook=b"{}",
+        log="log",
+        workdir="/tmp/x",
     )
 
 
@@ -116,7 +112,7 @@ def test_a_workers_answer_is_read_as_typed_data():
     good = result_from_data({"result": asdict(_result())})
     assert good == _result()
     as_msgpack = asdict(_result())  # msgpack gives lists back, 2 may stand for 2.0
-    as_msgpack["outcome"]["flags"] = ("code: eval",)
+    as_msgpack["flags"] = ("code: eval",)
     as_msgpack["scores"]["p1"] = 2
     assert isinstance(result_from_data({"result": as_msgpack}), GradeResult)
     error = result_from_data({"error": "SandboxMissing", "message": "host refuses to grade"})
@@ -126,14 +122,14 @@ def test_a_workers_answer_is_read_as_typed_data():
 @pytest.mark.parametrize(
     "change",
     [
-        lambda d: d["result"]["outcome"].update(status=object()),
+        lambda d: d["result"].update(status=object()),
         lambda d: d["result"]["scores"].update(p1="10"),
         lambda d: d["result"].update(notebook="text, not bytes"),
         lambda d: d["result"].update(extra=1),
-        lambda d: d["result"]["outcome"].update(flags=[1]),
-        lambda d: d["result"]["outcome"].update(reused=1),
+        lambda d: d["result"].update(flags=[1]),
+        lambda d: d["result"].update(reused=1),
         lambda d: d.update(error="x"),
-        lambda d: d["result"].pop("outcome"),
+        lambda d: d["result"].pop("student"),
     ],
 )
 def test_a_malformed_answer_is_not_a_result(change):

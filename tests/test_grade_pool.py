@@ -11,8 +11,8 @@ import threading
 import time
 
 from grader import grade_pool
-from grader.grade_task import Chapter, GradeResult, Settings, Submission
-from grader.nbgrader_run import StudentResult
+from grader.grade_result import GradeResult
+from grader.grade_task import Chapter, Settings, Submission
 
 CHAPTER = Chapter("01-kernels", b"source", b"release", b"hidden")
 
@@ -30,7 +30,7 @@ def test_each_submission_comes_back_once_with_its_result_or_its_error(monkeypatc
             running[0] -= 1
         if submission.student == "broken":
             raise RuntimeError("the worker died")
-        return GradeResult(StudentResult(submission.student, chapter.name, "graded"))
+        return GradeResult(submission.student, chapter.name, "graded")
 
     monkeypatch.setattr(grade_pool, "grade_submission", grade)
     students = ["slow", "ada", "broken", "bo", "cy"]
@@ -43,5 +43,5 @@ def test_each_submission_comes_back_once_with_its_result_or_its_error(monkeypatc
         if submission.student == "broken":
             assert isinstance(result, RuntimeError)
         else:
-            assert result.outcome.student == submission.student
+            assert result.student == submission.student
     assert most[0] == 2

@@ -14,9 +14,9 @@ from conftest import CHAPTERS_DIR
 
 from grader import grade_store
 from grader.course_folder import TIMESTAMP, CourseFolder
-from grader.grade_task import GradeResult, Submission
+from grader.grade_result import GradeResult
+from grader.grade_task import Submission
 from grader.gradebook_notes import part_names
-from grader.nbgrader_run import StudentResult
 from grader.paths import NOTEBOOK
 
 CHAPTER = "01-kernels"
@@ -60,8 +60,8 @@ def test_a_missing_notebook_is_missing_and_has_no_scores(course):
     CourseFolder(course).submitted("ada", CHAPTER).mkdir(parents=True)
     result = grade_store.read_submission(course, CHAPTER, "ada")
     assert isinstance(result, GradeResult)
-    assert result.outcome.status == "missing"
-    assert "was not submitted" in result.outcome.message
+    assert result.status == "missing"
+    assert "was not submitted" in result.message
     assert result.scores is None  # nothing to write into the gradebook
 
 
@@ -73,8 +73,8 @@ def test_a_symlinked_notebook_scores_zero_on_every_part_without_being_read(cours
     os.symlink(secret, folder / NOTEBOOK)
     result = grade_store.read_submission(course, CHAPTER, "ada")
     assert isinstance(result, GradeResult)
-    assert result.outcome.status == "corrupt"
-    assert "not a regular file" in result.outcome.message
+    assert result.status == "corrupt"
+    assert "not a regular file" in result.message
     assert result.scores == dict.fromkeys(part_names(course, CHAPTER), 0.0)
     assert len(result.scores) >= 2
 
@@ -90,8 +90,8 @@ def test_a_notebook_set_aside_as_unreadable_is_sent_again(course):
 def test_an_invalid_student_id_is_an_error_and_nothing_is_read(course, student):
     result = grade_store.read_submission(course, CHAPTER, student)
     assert isinstance(result, GradeResult)
-    assert (result.outcome.status, result.scores) == ("error", None)
-    assert "not a valid student id" in result.outcome.message
+    assert (result.status, result.scores) == ("error", None)
+    assert "not a valid student id" in result.message
 
 
 def _entry(status="graded", sha="s", version="v", settings="t"):
@@ -118,6 +118,6 @@ def test_a_time_limit_or_an_error_is_graded_again(status):
 def test_a_logged_result_is_marked_reused_and_unknown_keys_are_dropped():
     entry = {**_entry(), "student": "ada", "chapter": CHAPTER, "scores": {"p1": 1.0}}
     result = grade_store.logged_result(entry)
-    assert result == StudentResult(
+    assert result == GradeResult(
         "ada", CHAPTER, "graded", sha256="s", grader_version="v", settings="t", reused=True
     )

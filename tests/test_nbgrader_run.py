@@ -16,7 +16,7 @@ from conftest import CHAPTERS_DIR
 
 from grader import nbgrader_run
 from grader.course_folder import REBUILT, TIMESTAMP, CourseFolder
-from grader.nbgrader_run import StudentResult
+from grader.grade_result import GradeResult
 from grader.notebooks import grade_id
 from grader.paths import NOTEBOOK
 
@@ -40,8 +40,8 @@ def _submit(course, text: str, stamp: str | None = None) -> None:
         (folder / TIMESTAMP).write_text(stamp)
 
 
-def _prepare(course) -> tuple[nbformat.NotebookNode | None, StudentResult]:
-    result = StudentResult("ada", CHAPTER, "graded")
+def _prepare(course) -> tuple[nbformat.NotebookNode | None, GradeResult]:
+    result = GradeResult("ada", CHAPTER, "graded")
     return nbgrader_run.prepare_submission(course, CHAPTER, "ada", result), result
 
 
@@ -91,9 +91,9 @@ def test_a_deleted_answer_cell_is_flagged_and_graded_as_the_release_left_it(cour
     assert "my own cell" not in nbformat.writes(rebuilt)
 
 
-def _run(monkeypatch, tmp_path, code, output="") -> StudentResult:
+def _run(monkeypatch, tmp_path, code, output="") -> GradeResult:
     monkeypatch.setattr(nbgrader_run.warm_start, "run_measured", lambda *args: (code, output, 123))
-    result = StudentResult("ada", CHAPTER, "graded")
+    result = GradeResult("ada", CHAPTER, "graded")
     nbgrader_run.run_nbgrader(["nbgrader", "autograde"], tmp_path, CHAPTER, "ada", 60, result, {})
     return result
 

@@ -85,7 +85,7 @@ EXPECTED = {
     "absent": ZERO,  # on the roster, never submitted
     "spy": FULL,  # right answers, after trying to read, write and connect (sandbox stops it)
     "hog": _but(test_hand_output=0.0),  # fills memory: MemoryError at the limit, rest graded
-    "flood": FULL,  # right answers after a million printed lines and one 100 MB line
+    "flood": FULL,  # right answers after one 40 MB line and 200,000 printed lines
     "replay": ZERO,  # right answers, each reply to the grader sent twice: flagged, nothing counts
     # Issue 26's attacks on the grader's side of the protocol.
     "inject": ZERO,  # wrong answers, `checks` slipped into the grader's namespace: flagged
@@ -179,8 +179,11 @@ def _answers(name: str) -> dict[str, str] | None:
         "logforge": {**ref, "hand_output": LOG_FORGE + ref["hand_output"]},
         "flood": {
             **ref,
-            "hand_output": 'print("x" * 10**8)\n'
-            "for i in range(10**6):\n    print(i)\n" + ref["hand_output"],
+            "hand_output": 'print("x" * 40 * 2**20)\n'
+            # A line 2.5 times the grader's frame cap, then 13 times the course's output cap in
+            # lines. With 100 MB and a million lines, a loaded CI machine ran past CELL_TIMEOUT
+            # (7,000 lines printed in 45 s) and the right answer scored zero.
+            "for i in range(2 * 10**5):\n    print(i)\n" + ref["hand_output"],
         },
         "slow": {
             **ref,
@@ -637,8 +640,8 @@ def test_output_flood_leaves_a_small_notebook(graded_round):
     path = course / "autograded" / "flood" / CHAPTER / NOTEBOOK
     assert path.stat().st_size < 1_000_000
     text = "".join(o.get("text", "") for o in _outputs(course, "flood", "hand_output"))
-    # The 100 MB line is over the grader's message cap: a stand-in says it was dropped unread;
-    # of the million lines nbgrader kept the last ones, and the course's cap holds them small.
+    # The 40 MB line is over the grader's message cap: a stand-in says it was dropped unread;
+    # of the 200,000 lines nbgrader kept the last ones, and the course's cap holds them small.
     assert message_caps.NOTE in text and len(text) < 101_000
     page = next(p for p in graded_round["pages"] if p.parts[-3] == "flood")
     assert page.stat().st_size < 2_000_000

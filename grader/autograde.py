@@ -23,7 +23,6 @@ from grader.grade_result import GradeResult
 from grader.grade_store import (
     LOG_NAME,
     commit,
-    logged_result,
     read_log,
     read_submission,
     released_chapter,
@@ -92,7 +91,7 @@ def autograde(
         if isinstance(item, GradeResult):  # nothing to grade: missing, not a file, bad id
             done[name] = commit(course, chapter, item, None, log)
         elif not regrade and reusable(entry, item, version, settings.digest()):
-            done[name] = logged_result(entry)
+            done[name] = GradeResult.from_log(entry)
         else:
             todo.append(item)
     at_once = None if scheduler else jobs

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-STATUSES = ("graded", "missing", "corrupt", "time limit", "error")
-
 
 @dataclass
 class GradeResult:
@@ -20,7 +18,7 @@ class GradeResult:
 
     student: str
     chapter: str
-    status: str  # one of STATUSES
+    status: str  # "graded", "missing", "corrupt", "time limit", "error"
     seconds: float = 0.0
     message: str = ""
     flags: list[str] = field(default_factory=list)
@@ -55,6 +53,14 @@ class GradeResult:
 
 
 # What nbgrader wrote: committed to the gradebook and autograded/, never to the log.
-PAYLOAD = ("scores", "needs_manual", "comments", "timestamp", "late_penalty", "notebook", "log")
-PAYLOAD += ("workdir",)
+PAYLOAD = (
+    "scores",
+    "needs_manual",
+    "comments",
+    "timestamp",
+    "late_penalty",
+    "notebook",
+    "log",
+    "workdir",
+)
 LOG_FIELDS = tuple(f.name for f in fields(GradeResult) if f.name not in PAYLOAD)

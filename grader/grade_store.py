@@ -88,11 +88,6 @@ def reusable(entry: dict | None, submission: Submission, version: str, settings:
     return logged == (submission.sha256, version, settings)
 
 
-def logged_result(entry: dict) -> GradeResult:
-    """A result as the log holds it, marked as reused."""
-    return GradeResult.from_log(entry)
-
-
 def commit(
     course: Path, chapter: str, result: GradeResult, submission: Submission | None, log: dict
 ) -> GradeResult:

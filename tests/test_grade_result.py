@@ -45,3 +45,11 @@ def test_a_logged_result_comes_back_the_same_marked_reused_without_its_payload()
 def test_an_older_logs_unknown_keys_are_dropped():
     entry = {**_graded().log_entry(), "outcome_v0": 1, "scores": {"p1": 1.0}}
     assert GradeResult.from_log(entry).scores is None
+
+
+def test_a_minimal_log_entry_becomes_a_whole_reused_result():
+    entry = {"student": "ada", "chapter": "01-kernels", "status": "graded", "sha256": "s"}
+    entry |= {"grader_version": "v", "settings": "t", "scores": {"p1": 1.0}}
+    assert GradeResult.from_log(entry) == GradeResult(
+        "ada", "01-kernels", "graded", sha256="s", grader_version="v", settings="t", reused=True
+    )

@@ -113,11 +113,3 @@ def test_a_result_is_reused_only_for_the_same_bytes_grader_and_settings():
 def test_a_time_limit_or_an_error_is_graded_again(status):
     submission = Submission("ada", b"{}")
     assert not grade_store.reusable(_entry(status, sha=submission.sha256), submission, "v", "t")
-
-
-def test_a_logged_result_is_marked_reused_and_unknown_keys_are_dropped():
-    entry = {**_entry(), "student": "ada", "chapter": CHAPTER, "scores": {"p1": 1.0}}
-    result = grade_store.logged_result(entry)
-    assert result == GradeResult(
-        "ada", CHAPTER, "graded", sha256="s", grader_version="v", settings="t", reused=True
-    )

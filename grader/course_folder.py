@@ -42,6 +42,14 @@ def valid_student_id(text: object) -> bool:
     return isinstance(text, str) and bool(STUDENT_ID.fullmatch(text)) and ".." not in text
 
 
+def timestamp_file(folder: Path) -> Path | None:
+    """`folder`'s TIMESTAMP when it may be read: a regular file, not a symlink, under 100 bytes."""
+    stamp = Path(folder) / TIMESTAMP
+    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
+        return stamp
+    return None
+
+
 @dataclass(frozen=True)
 class CourseFolder:
     """The paths of one course folder (`root`), by step."""

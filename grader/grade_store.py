@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.course import gradebook
-from grader.course_folder import TIMESTAMP, CourseFolder, valid_student_id
+from grader.course_folder import TIMESTAMP, CourseFolder, timestamp_file, valid_student_id
 from grader.grade_result import GradeResult
 from grader.grade_task import Chapter, Submission
 from grader.gradebook_notes import part_names, record_outcome
@@ -64,11 +64,8 @@ def read_submission(course: Path, chapter: str, student: str) -> Submission | Gr
             message = f"{student}: {path} was not submitted"
             return GradeResult(student, chapter, "missing", message=message)
         path = set_aside
-    stamp = folder / TIMESTAMP
-    timestamp = None
-    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
-        timestamp = stamp.read_bytes()
-    return Submission(student, path.read_bytes(), timestamp)
+    stamp = timestamp_file(folder)
+    return Submission(student, path.read_bytes(), stamp.read_bytes() if stamp else None)
 
 
 def read_log(course: Path) -> dict:

@@ -18,7 +18,7 @@ import nbformat
 
 from grader import sandbox, warm_start
 from grader.course import bin_dir, db_url, gradebook, grading_env
-from grader.course_folder import REBUILT, TIMESTAMP, CourseFolder
+from grader.course_folder import REBUILT, TIMESTAMP, CourseFolder, timestamp_file
 from grader.grade_result import GradeResult
 from grader.gradebook_notes import part_names, record_outcome, zero_parts
 from grader.hidden import forged_parts
@@ -158,8 +158,8 @@ def prepare_submission(
     result.flags += [f"structure {note}" for note in mismatches]
     target.mkdir(parents=True, mode=0o700)
     nbformat.write(rebuilt, target / NOTEBOOK)
-    stamp = submitted.parent / TIMESTAMP
-    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
+    stamp = timestamp_file(submitted.parent)
+    if stamp:
         (target / TIMESTAMP).write_text(stamp.read_text(errors="replace"))
     return nb
 

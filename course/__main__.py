@@ -28,6 +28,10 @@ def book(args: argparse.Namespace) -> int:
     status = env.run([VENV.python, "-m", "helpers.data"], env=environ)
     if status:
         return status
+    # The lessons a few at a time into the book's cache: Jupyter Book would run them one by one.
+    status = env.run([VENV.python, "-m", "coursebuild.lesson_cache"], env=environ)
+    if status:
+        print("Some lessons failed above; the build runs them again and shows the error.")
     status = env.run([VENV.script("jupyter-book"), "build", ".", "-W", "--keep-going"], env=environ)
     if status == 0:
         print(f"The book is in {env.ROOT / '_build' / 'html' / 'index.html'}")

@@ -11,5 +11,8 @@ Each module is a command, a console script that `make setup` installs into .venv
 - `course-mutants` (`mutants`, operators in `mutations`): the share of mutated solutions the
   tests catch, per graded part; `make mutants CH=01-kernels`.
 
+`lesson_cache` is no console script: `make book` runs it (`python -m coursebuild.lesson_cache`)
+to execute the lessons a few at a time into Jupyter Book's cache before the build.
+
 Build tools may import `helpers` and `grader`; `helpers` imports neither.
 """

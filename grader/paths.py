@@ -29,3 +29,9 @@ def equivalent_mutants_file(chapter: str) -> Path:
 def graded_chapters() -> list[str]:
     """Names of the chapters that have a graded notebook, e.g. ['01-kernels', ...]."""
     return sorted(p.parent.name for p in SOLUTIONS_DIR.glob(f"*/{NOTEBOOK}"))
+
+
+def lesson_notebooks() -> list[Path]:
+    """Every lesson notebook, the book's executed pages: chapters/*/*.ipynb but the graded
+    exercises (the book shows those unexecuted)."""
+    return sorted(p for p in CHAPTERS_DIR.glob("*/*.ipynb") if p.name != NOTEBOOK)

@@ -43,9 +43,7 @@ def selected(paths: list[Path]) -> list[Path]:
 
 def lesson_notebooks() -> list[Path]:
     """Every lesson notebook: the book's pages, not the graded exercises."""
-    return selected(
-        sorted(p for p in CHAPTERS_DIR.glob("*/*.ipynb") if p.name != "exercises.ipynb")
-    )
+    return selected(paths.lesson_notebooks())
 
 
 def graded_chapters() -> list[str]:

@@ -51,3 +51,4 @@ def test_the_book_settings_and_lessons():
     assert lesson_cache.settings() == {"timeout": 3600, "allow_errors": False}
     names = [p.parent.name for p in lesson_notebooks()]
     assert len(names) == 9 and len(set(names)) == 9 and "exercises.ipynb" not in names
+    assert set(lesson_cache.SECONDS) <= set(names), "a renamed lesson lost its place in line"

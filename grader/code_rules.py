@@ -7,16 +7,21 @@ test then checks a prohibition on that source, for example:
     code_rules.check_not_used(answer_code, "conv2d_valid", FRAMEWORKS,
                               rule="conv2d_valid uses NumPy only: no TensorFlow or Keras")
 
-The check follows the answer's own helpers: a function defined in another answer cell (or in
-the same one) that the answer calls is held to the same rule. It refuses what would hide a
-name from the reader (`__import__`, `importlib`, `getattr`/`globals()` by string, `eval`,
-`exec`, `sys.modules`), since a rule that can be dodged by spelling is no rule.
+The check follows every global name the answer reads to where any answer cell binds it: a
+helper function or class, but also an assignment (`pool = tf.nn.max_pool2d`), a lambda, an
+import (`from tensorflow.nn import max_pool2d as mp`) or a `global` set inside a function, in
+another answer cell or the same one; what it finds there is held to the same rule (Python's
+`symtable` says which names are global, so a helper's local variables lead nowhere). It
+refuses what would hide a name from the reader (`__import__`, `importlib`, `getattr`/`globals()`
+by string, `eval`, `exec`, `sys.modules`), since a rule that can be dodged by spelling is no
+rule.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import symtable
 
 from helpers.checks import CheckFailed
 
@@ -34,13 +39,49 @@ def _tree(source: str) -> ast.Module | None:
         return None
 
 
-def _defined(tree: ast.Module) -> dict[str, ast.AST]:
-    """Top-level functions and classes an answer cell defines."""
-    return {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+def _scopes(source: str) -> list[symtable.SymbolTable] | None:
+    """The module scope of `source` and every scope inside it; None when Python cannot read it
+    (for example `await` at the top of a cell)."""
+    try:
+        tables = [symtable.symtable(source, "<answer>", "exec")]
+    except SyntaxError:
+        return None
+    for table in tables:  # grows as it goes: breadth first
+        tables.extend(table.get_children())
+    return tables
+
+
+def _global_reads(node: ast.AST) -> set[str] | None:
+    """The module-level names `node` reads: at its top those it reads without binding them
+    there, inside its functions and classes every name that resolves to the module's globals.
+    None when that cannot be told (then every name counts)."""
+    tables = _scopes(ast.unparse(node))
+    if tables is None:
+        return None
+    top, *inner = tables
+    reads = {
+        symbol.get_name()
+        for symbol in top.get_symbols()
+        if symbol.is_referenced() and not (symbol.is_assigned() or symbol.is_imported())
     }
+    for table in inner:
+        reads |= {s.get_name() for s in table.get_symbols() if s.is_referenced() and s.is_global()}
+    return reads
+
+
+def _module_bindings(statement: ast.stmt) -> set[str]:
+    """The module-level names a top-level statement binds: what it defines, assigns or imports,
+    and what its functions declare `global` and assign."""
+    tables = _scopes(ast.unparse(statement))
+    if tables is None:
+        return set()
+    top, *inner = tables
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    for table in inner:
+        bound |= {
+            s.get_name() for s in table.get_symbols() if s.is_declared_global() and s.is_assigned()
+        }
+    return bound
 
 
 def _names_used(node: ast.AST) -> set[str]:
@@ -66,10 +107,11 @@ def uses(answers: dict[str, str], grade_id: str, forbidden: tuple[str, ...]) -> 
     trees = {gid: _tree(source) for gid, source in answers.items()}
     if trees.get(grade_id) is None:
         return []  # unreadable or unanswered: other checks fail it
-    defined: dict[str, ast.AST] = {}
+    bindings: dict[str, list[ast.stmt]] = {}  # module-level name -> the statements binding it
     for tree in trees.values():
-        if tree is not None:
-            defined.update(_defined(tree))
+        for statement in tree.body if tree is not None else []:
+            for name in _module_bindings(statement):
+                bindings.setdefault(name, []).append(statement)
     seen: set[str] = set()
     found: set[str] = set()
     pending: list[ast.AST] = [trees[grade_id]]
@@ -77,9 +119,10 @@ def uses(answers: dict[str, str], grade_id: str, forbidden: tuple[str, ...]) -> 
         node = pending.pop()
         names = _names_used(node)
         found |= names & (set(forbidden) | DODGES | {"sys.modules"})
-        for name in sorted(names & set(defined) - seen):
+        reads = _global_reads(node)
+        for name in sorted((names if reads is None else reads) & set(bindings) - seen):
             seen.add(name)
-            pending.append(defined[name])
+            pending.extend(bindings[name])
     return sorted(found)
 
 

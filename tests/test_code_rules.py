@@ -55,6 +55,42 @@ def test_a_helper_in_another_answer_cell_is_held_to_the_same_rule():
     assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS) == []
 
 
+# A name another answer cell binds to TensorFlow (that part may use it), read by the NumPy part.
+THROUGH_ANOTHER_CELL = {
+    "assignment": "correlate = tf.nn.conv2d\n",
+    "lambda": "correlate = lambda x, k: tf.nn.conv2d(x, k, 1, 'VALID')\n",
+    "import as": "from tensorflow.nn import conv2d as correlate\n",
+    "module alias": "import tensorflow as numeric\ncorrelate = numeric.nn.conv2d\n",
+    "global in a function": "def setup():\n    global correlate\n    correlate = tf.nn.conv2d\n",
+    "rebinding the answer's own name": "correlate = tf.nn.conv2d\n",
+}
+
+
+@pytest.mark.parametrize("name", THROUGH_ANOTHER_CELL)
+def test_a_name_another_answer_cell_binds_is_held_to_the_same_rule(name):
+    own = "def conv(image, kernel):\n    return correlate(image, kernel)\n"
+    if name == "rebinding the answer's own name":  # its own harmless binding runs first
+        own = "correlate = None\n\n\n" + own
+    answers = {"conv": own, "later": THROUGH_ANOTHER_CELL[name]}
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS), name
+
+
+def test_local_names_lead_nowhere_else():
+    """A right answer keeps its points when its local variables share a name with what
+    another answer cell binds with TensorFlow, in the answer or in a helper it calls."""
+    answers = {
+        "conv": (
+            "def conv(image, kernel):\n    out = np.zeros(2)\n    return _sum(out)\n\n\n"
+            "def _sum(x):\n    total = np.sum(x)\n    return total\n\n\n"
+            "print(conv(np.ones(2), 1))\n"
+        ),
+        "later": "out = total = tf.nn.relu(1.0)\n\n\ndef conv_tf(x):\n    return tf.nn.relu(x)\n",
+    }
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS) == []
+    answers["later"] += "_sum = tf.reduce_sum\n"  # now a name the answer reads is rebound
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS) == ["tf"]
+
+
 def test_an_unreadable_answer_is_left_to_the_other_checks():
     assert code_rules.uses({"conv": "def conv(:\n"}, "conv", code_rules.FRAMEWORKS) == []
 

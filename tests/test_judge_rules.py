@@ -206,3 +206,21 @@ def test_an_unbuilt_model_is_planned_for_the_shape_it_is_built_with():
     assert judge_rules.plan(config, input_shape=[None, 5]).params == 18
     with pytest.raises(Refused, match="parameters"):
         judge_rules.plan(config, input_shape=[None, 8000], limits=RuleLimits(params=10_000))
+
+
+@pytest.mark.parametrize("body", ["n" * 1_000_000, "\\\\" * 500_000], ids=["long", "escapes"])
+def test_reading_a_config_at_the_cap_costs_the_grader_little_memory(body):
+    """A 1 MB configuration (the cap) of one long string, plain or all escapes, is sized up
+    with a few MB: the old string pattern kept 117 MB for it (about 120 bytes a character)."""
+    import tracemalloc
+
+    raw = json.dumps({"name": "x"}).replace('"x"', f'"{body}"').encode()
+    assert len(raw) <= RuleLimits().config_bytes + 100
+    tracemalloc.start()
+    try:
+        parsed = judge_rules.parse_json(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"{peak / 2**20:.0f} MB to read a {len(raw) / 2**20:.1f} MB config"
+    assert len(parsed["name"]) == len(body.replace("\\\\", "\\"))

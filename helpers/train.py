@@ -65,11 +65,16 @@ class TrainReport:
         )
 
 
+def steps_per_epoch(dataset: str, train_size: int) -> int:
+    """The batches of `BATCH_SIZE` images one epoch over `train_size` images takes."""
+    return -(-train_size // BATCH_SIZE[dataset])
+
+
 def default_epochs(dataset: str, train_size: int) -> int:
     """Full mode's epochs: `DEFAULT_EPOCHS`, or more on a small training set, so that the
     training takes at least `MIN_STEPS` steps of `BATCH_SIZE` images."""
-    steps_per_epoch = -(-train_size // BATCH_SIZE[dataset])
-    return max(DEFAULT_EPOCHS[dataset], -(-MIN_STEPS // max(steps_per_epoch, 1)))
+    steps = max(steps_per_epoch(dataset, train_size), 1)
+    return max(DEFAULT_EPOCHS[dataset], -(-MIN_STEPS // steps))
 
 
 def _check_dataset(dataset: str) -> None:
@@ -118,7 +123,7 @@ def train_reference(
     config.set_seed(seed)
     model = models.reference_cnn(augment=AUGMENT[dataset], seed=seed)
     batch_size = BATCH_SIZE[dataset]
-    steps = int(np.ceil(len(x_train) / batch_size)) * epochs
+    steps = steps_per_epoch(dataset, len(x_train)) * epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, steps, warmup_target=PEAK_LEARNING_RATE, warmup_steps=max(steps // 10, 1)
     )

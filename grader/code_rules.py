@@ -10,7 +10,9 @@ test then checks a prohibition on that source, for example:
 The check follows every global name the answer reads to where any answer cell binds it: a
 helper function or class, but also an assignment (`pool = tf.nn.max_pool2d`), a lambda, an
 import (`from tensorflow.nn import max_pool2d as mp`) or a `global` set inside a function, in
-another answer cell or the same one; what it finds there is held to the same rule (Python's
+another answer cell or the same one, and every name or attribute it reads to where an answer
+cell stores it in shared state (`np.conv = ...`, `builtins.conv = ...`, `globals()["conv"]`,
+`setattr(np, "conv", ...)`); what it finds there is held to the same rule (Python's
 `symtable` says which names are global, so a helper's local variables lead nowhere). It
 refuses what would hide a name from the reader (`__import__`, `importlib`, `getattr`/`globals()`
 by string, `eval`, `exec`, `sys.modules`), since a rule that can be dodged by spelling is no
@@ -84,6 +86,33 @@ def _module_bindings(statement: ast.stmt) -> set[str]:
     return bound
 
 
+def _shared_stores(statement: ast.stmt) -> set[str]:
+    """Names a statement puts into shared state instead of binding them: an attribute it
+    assigns on anything but `self` or `cls` (`np.conv = ...`, `builtins.conv = ...`), a string
+    key it stores under (`globals()["conv"] = ...`), a string name it gives `setattr`."""
+    stored: set[str] = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                stored.add(node.attr)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                stored.add(node.slice.value)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setattr":
+            name = node.args[1] if len(node.args) > 1 else None
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                stored.add(name.value)
+    return stored
+
+
+def _attributes_read(node: ast.AST) -> set[str]:
+    return {
+        leaf.attr
+        for leaf in ast.walk(node)
+        if isinstance(leaf, ast.Attribute) and isinstance(leaf.ctx, ast.Load)
+    }
+
+
 def _names_used(node: ast.AST) -> set[str]:
     found = set()
     for leaf in ast.walk(node):
@@ -108,11 +137,14 @@ def uses(answers: dict[str, str], grade_id: str, forbidden: tuple[str, ...]) -> 
     if trees.get(grade_id) is None:
         return []  # unreadable or unanswered: other checks fail it
     bindings: dict[str, list[ast.stmt]] = {}  # module-level name -> the statements binding it
+    stores: dict[str, list[ast.stmt]] = {}  # attribute or key -> the statements storing it
     for tree in trees.values():
         for statement in tree.body if tree is not None else []:
             for name in _module_bindings(statement):
                 bindings.setdefault(name, []).append(statement)
-    seen: set[str] = set()
+            for name in _shared_stores(statement):
+                stores.setdefault(name, []).append(statement)
+    visited: set[int] = set()  # the statements already read
     found: set[str] = set()
     pending: list[ast.AST] = [trees[grade_id]]
     while pending:
@@ -120,9 +152,16 @@ def uses(answers: dict[str, str], grade_id: str, forbidden: tuple[str, ...]) -> 
         names = _names_used(node)
         found |= names & (set(forbidden) | DODGES | {"sys.modules"})
         reads = _global_reads(node)
-        for name in sorted((names if reads is None else reads) & set(bindings) - seen):
-            seen.add(name)
-            pending.extend(bindings[name])
+        reads = names if reads is None else reads
+        # A global name is bound by a statement, or stored in builtins or globals() by one; an
+        # attribute the answer reads (np.conv) may have been stored on a shared object.
+        links = ((reads, bindings), (reads, stores), (_attributes_read(node), stores))
+        for wanted, where in links:
+            for name in sorted(wanted & set(where)):
+                for statement in where[name]:
+                    if id(statement) not in visited:
+                        visited.add(id(statement))
+                        pending.append(statement)
     return sorted(found)
 
 

@@ -75,6 +75,31 @@ def test_a_name_another_answer_cell_binds_is_held_to_the_same_rule(name):
     assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS), name
 
 
+# A framework function stashed in shared state by another answer cell, and where it is read.
+STASHED = {
+    "builtins attribute": ("import builtins\nbuiltins.correlate = tf.nn.conv2d\n", "correlate"),
+    "globals() item": ("globals()['correlate'] = tf.nn.conv2d\n", "correlate"),
+    "attribute of numpy": ("np.correlate_2d = tf.nn.conv2d\n", "np.correlate_2d"),
+    "setattr on numpy": ("setattr(np, 'correlate_2d', tf.nn.conv2d)\n", "np.correlate_2d"),
+}
+
+
+@pytest.mark.parametrize("name", STASHED)
+def test_a_value_another_answer_cell_stashes_is_held_to_the_same_rule(name):
+    stash, call = STASHED[name]
+    own = f"def conv(image, kernel):\n    return {call}(image, kernel)\n"
+    assert "tf" in code_rules.uses({"conv": own, "later": stash}, "conv", code_rules.FRAMEWORKS)
+
+
+def test_an_attribute_the_answer_never_reads_leads_nowhere():
+    answers = {
+        "conv": "def conv(image, kernel):\n    return np.sum(image * kernel, axis=0)\n",
+        "later": "base = keras.Sequential()\nbase.trainable = False\n\n\n"
+        "class Keep:\n    def __init__(self):\n        self.sum = tf.reduce_sum\n",
+    }
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS) == []
+
+
 def test_local_names_lead_nowhere_else():
     """A right answer keeps its points when its local variables share a name with what
     another answer cell binds with TensorFlow, in the answer or in a helper it calls."""

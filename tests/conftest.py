@@ -177,26 +177,30 @@ def reader(chromium_here, built_book):
 # `make test` runs the tests in several processes (pytest-xdist). A group runs in one process,
 # so a fixture computes once: the book's tests share the staged book, one chapter's grading
 # tests share its graded class, and any other module's tests share its module fixtures. The
-# slow groups go first (seconds measured on CI's 2 cores) so that none starts last; a quick one
+# slow groups go first (GROUP_SECONDS) so that none starts last; a quick one
 # goes right behind the book, whose process holds it until the book is done.
 # xdist's own `xdist_group` mark sets `item._nodeid`, which pytest 9 no longer reads; so each
 # process writes the groups it collected to GROUPS_FILE and `GroupScheduling` reads them.
 BOOK_FIXTURES = {"staged_book", "built_book", "reader"}
+# Seconds each group held its process in a clean `make test` at 27f0379 (1,098 s of pytest on 2
+# busy cores); the groups that test less since then at what they should take now.
 GROUP_SECONDS = {
-    "book": 900,
-    "tests/test_distributed.py": 420,
-    "tests/test_round.py": 400,
-    "tests/test_postgres.py": 350,
-    "grading-": 90,
-    "tests/test_lab_browser.py": 150,
-    "tests/test_train.py": 120,
-    "tests/test_judge.py": 110,
-    "tests/test_publish.py": 100,
-    "tests/test_regrade.py": 90,
-    "tests/test_students.py": 90,
-    "tests/test_output_walls.py": 80,
-    "tests/test_precheck.py": 70,
-    "tests/test_mutants.py": 60,
+    "book": 560,
+    "tests/test_round.py": 290,
+    "tests/test_distributed.py": 220,
+    "tests/test_postgres.py": 160,
+    "grading-05-mnist-cnn": 90,
+    "grading-07-callbacks": 85,
+    "tests/test_lab_browser.py": 55,
+    "tests/test_train.py": 45,
+    "grading-": 35,
+    "tests/test_output_walls.py": 40,
+    "tests/test_judge.py": 30,
+    "tests/test_regrade.py": 25,
+    "tests/test_publish.py": 23,
+    "tests/test_students.py": 23,
+    "tests/test_precheck.py": 19,
+    "tests/test_mutants.py": 10,
 }
 GROUPS_FILE = "COURSE_TEST_GROUPS"  # the environment variable naming the file
 

@@ -6,12 +6,13 @@ TLS client without a certificate, one with a certificate it made itself) cannot 
 cannot send a task or read a result; a worker that cannot build the sandbox refuses to grade.
 
 A real `dask scheduler` and two `dask worker` processes (one thread each) on 127.0.0.1 grade a
-made-up class of 9 (one of each of chapter 01's fixtures). One worker is killed with SIGKILL
-while it holds a task, after the first results arrived, and another takes its place: every
-student must still score exactly what its fixture must score (the expectations `course-grade
-selftest` checks on a local run), with one gradebook row per student and part. Running the
-command again grades nothing; a changed grader version (the instructor's hidden notebook
-edited) grades again.
+made-up class of 4 (chapter 01's first fixtures: the reference, the blank notebook and two
+wrong ones; what every fixture scores is `test_grading.py`'s concern). One worker is killed
+with SIGKILL while it holds a task, after the first results arrived, and another takes its
+place: every student must still score exactly what its fixture must score (the expectations
+`course-grade selftest` checks on a local run), with one gradebook row per student and part.
+Running the command again grades nothing; a changed grader version (the instructor's hidden
+notebook edited) grades again.
 
 The kernels run without the sandbox here (`--no-sandbox`), to keep the test short: the sandbox
 on the same pure function, `grader.grade_task.grade_submission`, is covered by test_round.py's
@@ -45,7 +46,9 @@ from grader.selftest import load_fixtures, scores
 pytestmark = pytest.mark.slow
 
 CHAPTER = "01-kernels"
-CLASS = 9  # one of each of chapter 01's fixtures
+# Four tasks on two one-thread workers: two wait when the first result comes, so a worker
+# killed then holds one. Each more student is another 20 s of the suite on 2 cores.
+CLASS = 4
 BIN = Path(sys.executable).parent
 
 
@@ -324,7 +327,7 @@ def test_a_worker_without_the_sandbox_refuses_to_grade(certs, tmp_path):
         cluster.wait_for_workers(1)
         course = tmp_path / "course"
         release(course, [CHAPTER])
-        names = make_class(course, CHAPTER, 2)
+        names = make_class(course, CHAPTER, 1)
         tls = ("--scheduler", cluster.address, "--certs", str(certs))
         refused = _course_grade(course, *tls)
         assert refused.returncode == 1, refused.stdout[-3000:] + refused.stderr[-3000:]
@@ -339,6 +342,6 @@ def test_a_worker_without_the_sandbox_refuses_to_grade(certs, tmp_path):
         # The same worker grades when the instructor says so: it was the walls, nothing else.
         allowed = _course_grade(course, *tls, "--no-sandbox")
         assert allowed.returncode == 0, allowed.stdout[-3000:] + allowed.stderr[-3000:]
-        assert "2 graded, 0 unchanged" in allowed.stdout
+        assert "1 graded, 0 unchanged" in allowed.stdout
     finally:
         cluster.close()

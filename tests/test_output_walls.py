@@ -84,9 +84,9 @@ def test_marker_text_from_one_student_stops_nobodys_feedback(graded, capsys):
 
 def test_a_time_limit_is_graded_again_and_a_graded_result_is_kept(graded):
     course, _ = graded
-    first = autograde(course, CHAPTER, ["sleeper"], notebook_timeout=20)
+    first = autograde(course, CHAPTER, ["sleeper"], notebook_timeout=10)
     assert [(r.status, r.reused) for r in first] == [("time limit", False)]
-    again = autograde(course, CHAPTER, ["sleeper"], notebook_timeout=20)
+    again = autograde(course, CHAPTER, ["sleeper"], notebook_timeout=10)
     assert [(r.status, r.reused) for r in again] == [("time limit", False)]
     kept = autograde(course, CHAPTER, ["ref"])  # the settings it was graded with
     assert [(r.status, r.reused) for r in kept] == [("graded", True)]

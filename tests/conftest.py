@@ -156,6 +156,25 @@ def built_book(staged_book, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sandbox_here() -> None:
+    """Skip where bwrap cannot build the grading sandbox's walls, which `autograde` then refuses
+    to grade in (fail with COURSE_REQUIRE_SANDBOX=1, which .ci/run sets once it installed it)."""
+    from grader import sandbox
+    from grader.grade_task import OPTIONAL_WALLS
+
+    reasons: dict[str, list[str]] = {}
+    for wall, why in sandbox.availability().items():
+        if why and wall not in OPTIONAL_WALLS:
+            reasons.setdefault(why, []).append(wall)
+    if reasons:
+        lacks = "; ".join(f"{', '.join(walls)}: {why}" for why, walls in reasons.items())
+        message = f"the grading sandbox lacks walls here ({lacks})"
+        if os.environ.get("COURSE_REQUIRE_SANDBOX") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
 def chromium_here() -> None:
     """Without Chromium, skip (fail with COURSE_REQUIRE_BROWSER=1) before building the book."""
     import browser

@@ -37,7 +37,7 @@ MARKERS = "\nprint('### BEGIN HIDDEN TESTS', 'CANARY', 'BEGIN SOLUTION')\n"
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(sandbox_here, tmp_path_factory):
     course = tmp_path_factory.mktemp("walls") / "course"
     release(course, [CHAPTER])
     student = nbformat.read(course / "release" / CHAPTER / NOTEBOOK, as_version=4)

@@ -392,7 +392,7 @@ def _write_lms_folder(folder: Path, course: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def graded_round(tmp_path_factory):
+def graded_round(sandbox_here, tmp_path_factory):
     """Release, collect, autograde (2 jobs), feedback and export one made-up class."""
     base = tmp_path_factory.mktemp("instructor")
     course = base / "course"

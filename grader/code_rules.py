@@ -86,10 +86,25 @@ def _module_bindings(statement: ast.stmt) -> set[str]:
     return bound
 
 
+# What `_shared_stores` gives for a name computed when the cell runs (`setattr(np, name, f)`,
+# `globals()[name] = f`): any global or attribute the answer reads may be that one.
+ANY_NAME = "*"
+
+
+def _namespace(node: ast.expr) -> bool:
+    """Whether an expression is a namespace's own dictionary: `globals()`, `vars(x)`,
+    `locals()` or `x.__dict__`."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in ("globals", "vars", "locals")
+    return isinstance(node, ast.Attribute) and node.attr == "__dict__"
+
+
 def _shared_stores(statement: ast.stmt) -> set[str]:
     """Names a statement puts into shared state instead of binding them: an attribute it
     assigns on anything but `self` or `cls` (`np.conv = ...`, `builtins.conv = ...`), a string
-    key it stores under (`globals()["conv"] = ...`), a string name it gives `setattr`."""
+    key it stores under (`globals()["conv"] = ...`), a string name it gives `setattr`; and
+    `ANY_NAME` for a name computed at run time given to `setattr` or used as a key of a
+    namespace's dictionary (an array's `out[i] = ...` is no namespace)."""
     stored: set[str] = set()
     for node in ast.walk(statement):
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
@@ -98,10 +113,14 @@ def _shared_stores(statement: ast.stmt) -> set[str]:
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
             if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
                 stored.add(node.slice.value)
+            elif _namespace(node.value):
+                stored.add(ANY_NAME)
         elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setattr":
             name = node.args[1] if len(node.args) > 1 else None
             if isinstance(name, ast.Constant) and isinstance(name.value, str):
                 stored.add(name.value)
+            else:
+                stored.add(ANY_NAME)
     return stored
 
 
@@ -157,7 +176,10 @@ def uses(answers: dict[str, str], grade_id: str, forbidden: tuple[str, ...]) -> 
         # attribute the answer reads (np.conv) may have been stored on a shared object.
         links = ((reads, bindings), (reads, stores), (_attributes_read(node), stores))
         for wanted, where in links:
-            for name in sorted(wanted & set(where)):
+            named = wanted & set(where)
+            if wanted and ANY_NAME in where:  # stored under a name computed at run time
+                named.add(ANY_NAME)
+            for name in sorted(named):
                 for statement in where[name]:
                     if id(statement) not in visited:
                         visited.add(id(statement))

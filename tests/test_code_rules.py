@@ -81,6 +81,16 @@ STASHED = {
     "globals() item": ("globals()['correlate'] = tf.nn.conv2d\n", "correlate"),
     "attribute of numpy": ("np.correlate_2d = tf.nn.conv2d\n", "np.correlate_2d"),
     "setattr on numpy": ("setattr(np, 'correlate_2d', tf.nn.conv2d)\n", "np.correlate_2d"),
+    # The name computed when the cell runs: no string in the source says which.
+    "setattr, computed name": (
+        "setattr(np, 'corr' + 'elate_2d', tf.nn.conv2d)\n",
+        "np.correlate_2d",
+    ),
+    "globals(), computed key": ("globals()['corr' + 'elate'] = tf.nn.conv2d\n", "correlate"),
+    "a module's __dict__, computed key": (
+        "name = 'correlate_2d'\nnp.__dict__[name] = tf.nn.conv2d\n",
+        "np.correlate_2d",
+    ),
 }
 
 
@@ -89,6 +99,15 @@ def test_a_value_another_answer_cell_stashes_is_held_to_the_same_rule(name):
     stash, call = STASHED[name]
     own = f"def conv(image, kernel):\n    return {call}(image, kernel)\n"
     assert "tf" in code_rules.uses({"conv": own, "later": stash}, "conv", code_rules.FRAMEWORKS)
+
+
+def test_an_array_element_store_in_another_cell_leads_nowhere():
+    """`out[i] = ...` stores into an array, not a namespace: a right answer keeps its points."""
+    answers = {
+        "conv": NUMPY_ONLY,
+        "later": "maps = np.zeros((3, 4))\nfor i in range(3):\n    maps[i] = tf.nn.relu(i)\n",
+    }
+    assert code_rules.uses(answers, "conv", code_rules.FRAMEWORKS) == []
 
 
 def test_an_attribute_the_answer_never_reads_leads_nowhere():

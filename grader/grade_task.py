@@ -131,15 +131,20 @@ def grade_submission(
 OPTIONAL_WALLS = ("user", "cgroups")
 
 
-def check_walls(settings: Settings) -> None:
-    """Refuse to grade in a sandbox that lacks a required wall (see OPTIONAL_WALLS)."""
-    if not settings.use_sandbox:
-        return
-    missing = {
+def missing_walls() -> dict[str, str]:
+    """The required walls (all but OPTIONAL_WALLS) this machine cannot build, each with why."""
+    return {
         wall: why
         for wall, why in sandbox.availability().items()
         if why and wall not in OPTIONAL_WALLS
     }
+
+
+def check_walls(settings: Settings) -> None:
+    """Refuse to grade in a sandbox that lacks a required wall (see OPTIONAL_WALLS)."""
+    if not settings.use_sandbox:
+        return
+    missing = missing_walls()
     if missing:
         walls = "; ".join(f"{wall}: {why}" for wall, why in missing.items())
         raise SandboxMissing(

@@ -159,13 +159,11 @@ def built_book(staged_book, tmp_path_factory) -> Path:
 def sandbox_here() -> None:
     """Skip where bwrap cannot build the grading sandbox's walls, which `autograde` then refuses
     to grade in (fail with COURSE_REQUIRE_SANDBOX=1, which .ci/run sets once it installed it)."""
-    from grader import sandbox
-    from grader.grade_task import OPTIONAL_WALLS
+    from grader.grade_task import missing_walls
 
     reasons: dict[str, list[str]] = {}
-    for wall, why in sandbox.availability().items():
-        if why and wall not in OPTIONAL_WALLS:
-            reasons.setdefault(why, []).append(wall)
+    for wall, why in missing_walls().items():
+        reasons.setdefault(why, []).append(wall)
     if reasons:
         lacks = "; ".join(f"{', '.join(walls)}: {why}" for why, walls in reasons.items())
         message = f"the grading sandbox lacks walls here ({lacks})"

@@ -1,9 +1,9 @@
 """What the grading forkserver imports once (`grader.warm_start`): nbgrader, the grader and
 TensorFlow, with TensorFlow's start-up messages kept off the instructor's terminal.
 
-nbgrader asks `alembic heads`, in a process of its own (about 2 s of CPU on an idle machine),
-each time it makes a gradebook; the answer depends only on the installed nbgrader, so the
-server asks once and its children reuse the answer (`grader.alembic_version`).
+nbgrader would ask `alembic heads`, in a process of its own, each time it makes a gradebook;
+the server reads the answer once from nbgrader's migrations and its children reuse it
+(`grader.alembic_version`).
 """
 
 import os

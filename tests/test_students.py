@@ -53,3 +53,26 @@ def test_unknown_chapters_are_refused():
     result = course_students("--check", "99-nothing")
     assert result.returncode == 2
     assert "no graded chapter 99-nothing" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "stale, argv, code, said",
+    [
+        ([], ["--check"], 0, "Up to date."),
+        (["02-padding"], ["--check"], 1, "Out of date: 02-padding."),
+        (["02-padding"], [], 0, "Regenerated: 02-padding"),
+        ([], [], 0, "Up to date."),
+    ],
+)
+def test_what_the_command_says_for_what_it_found(monkeypatch, capsys, stale, argv, code, said):
+    """What `main` prints and returns for each outcome of the comparison (which the test above
+    runs for real with nbgrader)."""
+    from coursebuild import students
+
+    asked = []
+    monkeypatch.setattr(
+        students, "write_student_notebooks", lambda *args: asked.append(args) or stale
+    )
+    assert students.main(argv) == code
+    assert said in capsys.readouterr().out
+    assert asked and asked[0][0] == ("--check" in argv)

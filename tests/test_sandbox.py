@@ -270,8 +270,12 @@ def test_scratch_under_a_private_folder_and_the_course_stack(tmp_path, monkeypat
     )
     with sandbox.Slot([], sandbox.Limits(), isolate=ISOLATE) as slot:
         assert private in slot.scratch.parents
+        font_list = slot.home / ".matplotlib" / sandbox._font_list().name
+        seeded = font_list.stat().st_mtime_ns
         printed = _run(code, slot, tmp_path)
         home = str(slot.home)
+        # Matplotlib read the grader's font list instead of scanning the fonts and writing one.
+        assert font_list.stat().st_mtime_ns == seeded
     assert f"imported {home}" in printed and "plot.png" in printed and ".matplotlib" in printed
 
 

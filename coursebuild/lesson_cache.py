@@ -40,6 +40,12 @@ SECONDS = {
 }
 
 
+def longest_first(notebooks: list[Path]) -> list[Path]:
+    """The lessons in the order to start them, a few at a time: the longest first, so that none
+    starts last and runs alone (tests/conftest.py runs the test session's copies this way too)."""
+    return sorted(notebooks, key=lambda path: -SECONDS.get(path.parent.name, 10))
+
+
 def default_workers() -> int:
     return int(os.environ.get("COURSE_BOOK_WORKERS") or min(os.cpu_count() or 1, 4))
 
@@ -96,8 +102,7 @@ def fill(workers: int, notebooks: list[Path], cache_path: Path = CACHE) -> int:
 
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     options = dict(settings(), cache_path=cache_path)
-    todo = stale(get_cache(str(cache_path)), notebooks)
-    todo.sort(key=lambda path: -SECONDS.get(path.parent.name, 10))
+    todo = longest_first(stale(get_cache(str(cache_path)), notebooks))
     if not todo:
         print("Every lesson's outputs are in the book's cache: nothing to run.", flush=True)
         return 0

@@ -21,6 +21,7 @@ os.environ["COURSE_OFFLINE"] = "1"
 os.environ["COURSE_FAST"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from coursebuild.lesson_cache import longest_first  # noqa: E402
 from grader import paths  # noqa: E402  (the repository's paths, defined once)
 from grader.paths import CHAPTERS_DIR, REPO_ROOT, SOLUTIONS_DIR  # noqa: E402, F401
 
@@ -106,8 +107,8 @@ def staged_book(tmp_path_factory) -> tuple[Path, dict[Path, Execution]]:
     for name in BOOK_DIRS:
         shutil.copytree(REPO_ROOT / name, stage / name)
     shutil.copytree(CHAPTERS_DIR, stage / "chapters")
-    pairs = [(p, stage / p.relative_to(REPO_ROOT)) for p in lesson_notebooks()]
-    return stage, execute_all(pairs)
+    lessons = longest_first(lesson_notebooks())
+    return stage, execute_all([(p, stage / p.relative_to(REPO_ROOT)) for p in lessons])
 
 
 def toc_files() -> list[str]:

@@ -7,7 +7,8 @@ and a stray file); `autograde` with `--jobs 2` in the sandbox; one more student 
 straight into submitted/<student>/<chapter>/, as collecting a tree leaves it, and graded alone
 under a notebook time limit; `feedback`; `export`. The tests read that course folder.
 
-The class holds honest students (right, blank, wrong, off-by-one, partial, warnings, late),
+The class holds honest students (right, blank, wrong, partial, late; a right answer that
+warns and a wrong one in every part are graded by test_grading.py, in the same sandbox),
 attackers (a tampered and a deleted test cell, patched checking tools, IPython hooks, an
 always-equal object, a leak, a spy on files, secrets and the network, an edited structure)
 and faulty ones (an endless sleep, a kernel that kills itself, a memory hog, an output flood,
@@ -67,9 +68,7 @@ EXPECTED = {
     "ref": FULL,
     "blank": ZERO,
     "wrong": _but(test_hand_output=0.0),  # hand output transposed
-    "offbyone": _but(test_conv2d_valid=0.0),
     "partial": {**ZERO, "test_hand_output": 1.0, "test_kernel_bank": 2.0},
-    "warn": FULL,  # right answers that trigger library warnings
     "late": FULL,
     "tamper": _but(test_hand_output=0.0),  # wrong answer, test rewritten to pass, points 10
     "deleted": _but(test_hand_output=0.0),  # wrong answer, its test cell deleted
@@ -133,9 +132,7 @@ def _answers(name: str) -> dict[str, str] | None:
         "wrong": wrong,
         "tamper": wrong,
         "deleted": wrong,
-        "offbyone": _entry("off-by-one output size"),
         "partial": {k: ref[k] for k in ("hand_output", "kernel_bank")},
-        "warn": _entry("right answers that trigger library warnings"),
         "patch": {
             "hand_output": "checks.check_close = lambda *args, **kwargs: None\n"
             "hand_output = np.zeros((2, 2))\n"
@@ -557,7 +554,7 @@ def test_attacks_gain_nothing_or_are_flagged(graded_round):
     assert "code cells of the student's own dropped" in flags["structure"]
     assert "defines __eq__" in flags["alleq"] and "replaces np.allclose" in flags["alleq"]
     assert "calls os._exit()" in flags["killer"]
-    for clean in ("ref", "blank", "wrong", "partial", "offbyone"):
+    for clean in ("ref", "blank", "wrong", "partial"):
         assert flags[clean] == "", (clean, flags[clean])
     rows = {row["student"]: row for row in _csv(graded_round["scores_csv"])}
     assert "replaces checks.check_close" in rows["patch"]["flags"]

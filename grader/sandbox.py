@@ -77,6 +77,7 @@ PASSED_THROUGH = ("COURSE_FAST", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "LANG
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 4096, 16384, 1 << 18
 WALLS = ("files", "processes", "network", "ipc")  # the ones bwrap builds
+MPL_FOLDER = ".matplotlib"  # the kernel's MPLCONFIGDIR, in its home
 
 
 # --- What this machine can do ---
@@ -252,9 +253,6 @@ class Slot:
         ]
 
 
-# --- The kernel launcher (runs as the grader, drops to the slot's uid, execs bwrap) ---
-
-
 @functools.cache
 def _font_list() -> Path | None:
     """The grader's own Matplotlib font list (built once if it has none), or None."""
@@ -271,18 +269,21 @@ def _font_list() -> Path | None:
 
 def _seed_font_list(home: Path, uid: int | None) -> None:
     """Copy the font list into a fresh kernel home's MPLCONFIGDIR: every kernel imports
-    Matplotlib (Keras does), which would otherwise scan the fonts again, 0.5-1 s of CPU each.
+    Matplotlib (Keras does), which would otherwise scan the fonts again (about 0.2 s of CPU).
     It is the grader's list of the same files the sandbox shows read-only; a kernel that
     rewrites its copy changes only its own."""
     source = _font_list()
     if source is None:
         return
-    folder = home / ".matplotlib"
+    folder = home / MPL_FOLDER
     folder.mkdir(mode=0o700)
     shutil.copy(source, folder / source.name)
     if uid is not None:
         for path in (folder, folder / source.name):
             os.chown(path, uid, uid)
+
+
+# --- The kernel launcher (runs as the grader, drops to the slot's uid, execs bwrap) ---
 
 
 def _kernel_env(home: str) -> dict[str, str]:
@@ -291,7 +292,7 @@ def _kernel_env(home: str) -> dict[str, str]:
         "HOME": home,
         "USER": "sandbox",
         "LOGNAME": "sandbox",
-        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "MPLCONFIGDIR": f"{home}/{MPL_FOLDER}",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",

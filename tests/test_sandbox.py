@@ -270,7 +270,7 @@ def test_scratch_under_a_private_folder_and_the_course_stack(tmp_path, monkeypat
     )
     with sandbox.Slot([], sandbox.Limits(), isolate=ISOLATE) as slot:
         assert private in slot.scratch.parents
-        font_list = slot.home / ".matplotlib" / sandbox._font_list().name
+        (font_list,) = (slot.home / sandbox.MPL_FOLDER).glob("fontlist-*.json")
         seeded = font_list.stat().st_mtime_ns
         printed = _run(code, slot, tmp_path)
         home = str(slot.home)
